@@ -1,0 +1,1 @@
+"""Latent Explorer: the Qt application."""

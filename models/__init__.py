@@ -1,0 +1,1 @@
+"""Latent Explorer's model layer: pure PyTorch and NumPy, never Qt."""
