@@ -1,0 +1,51 @@
+"""The `latent-explorer` command: the GUI by default, and headless subcommands.
+
+Subcommands live in explorer/commands/, one module each, imported here by name. Each imports
+what it needs only when it runs, so `latent-explorer inspect` never starts Qt.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+# Order is the order of `latent-explorer --help`.
+COMMANDS = ("models", "inspect", "train", "train_bundled", "evaluate", "export_gif", "denoise", "compare", "bench")
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from explorer.app import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="latent-explorer",
+        description="Explore the latent spaces of image generators: VAEs, GANs and DDPMs.")
+    parser.add_argument("--model", help="bundled model name or checkpoint file to open")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="where inference runs (default: cuda, then mps, then cpu)")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen, save a PNG and exit")
+    parser.add_argument("--view", default="latent",
+                        help="view to show: latent, interpolate, compare or diffusion (default: latent)")
+    parser.set_defaults(func=run_gui)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"explorer.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"explorer.commands.{name}":
+                raise
+            continue   # not written yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

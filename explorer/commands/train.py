@@ -1,0 +1,77 @@
+"""`latent-explorer train KIND ... --out FILE`: train one model, with progress on stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from explorer.commands import fail
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def progress_printer(prefix: str = ""):
+    """A progress callback that redraws one line on a terminal and prints lines otherwise."""
+    tty = sys.stderr.isatty()
+
+    def show(p) -> None:
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in p.losses.items())
+        line = (f"{prefix}epoch {p.epoch}/{p.epochs}  step {p.step}/{p.steps}  {losses}  "
+                f"elapsed {duration(p.elapsed_s)}  left {duration(p.remaining_s)}")
+        end = "\n" if (not tty or p.step == p.steps) else ""
+        print(("\r\033[K" if tty else "") + line, end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.data import DataError, load_dataset
+    from models.train import TrainOptions, train
+
+    try:
+        arch = json.loads(args.arch) if args.arch else {}
+    except json.JSONDecodeError as e:
+        return fail(f"--arch is not valid JSON: {e}")
+    options = TrainOptions(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           latent_dim=args.latent_dim, seed=args.seed, device=args.device, half=args.half,
+                           name=args.name or Path(args.out).stem, arch=arch)
+    try:
+        data = load_dataset(args.data, split="train")
+    except DataError as e:
+        return fail(str(e))
+    try:
+        meta = train(options, data, args.out, progress=progress_printer())
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: nothing was written to {args.out}", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, RuntimeError) as e:
+        return fail(str(e))
+    curve = meta["training"]["loss_curve"]
+    last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in curve.items() if v)
+    print(f"wrote {args.out}  ({meta['training']['time_s']} s on {meta['training']['hardware']}; last epoch: {last})")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from models.train import KINDS
+
+    p = sub.add_parser("train", help="train a model on Fashion-MNIST or an image folder")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("--data", help="Fashion-MNIST IDX directory or image folder "
+                                  "(default: $LATENT_EXPLORER_DATA or /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
+    p.add_argument("--latent-dim", type=int)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, help="learning rate (default: the kind's own)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    p.add_argument("--name", help="model name recorded in the checkpoint (default: the file name)")
+    p.add_argument("--arch", help="extra network config as JSON, e.g. '{\"base_channels\": 16}'")
+    p.set_defaults(func=run)

@@ -1,0 +1,381 @@
+"""Training loops behind `latent-explorer train KIND`.
+
+Every loop is deterministic on the CPU for a fixed seed (one process, seeded shuffling, no data
+workers), uses bfloat16 autocast on CUDA, reports progress through a callback, and writes its
+checkpoint atomically only once training has finished: an interrupted run leaves no file behind.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from models.checkpoint import save_checkpoint
+from models.data import ImageDataset
+from models.diffusion import NoiseSchedule, ScheduleConfig
+from models.generative import ARCHITECTURES
+from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
+from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
+from models.nets.unet import UNet, UNetConfig
+from models.nets.vae import VAE, VAEConfig
+
+KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier")
+
+
+@dataclass
+class TrainOptions:
+    kind: str
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float | None = None          # None: the kind's default
+    latent_dim: int | None = None    # None: the kind's default
+    seed: int = 0
+    device: str = "auto"
+    half: bool = False               # store weights as float16
+    name: str | None = None
+    arch: dict[str, Any] = field(default_factory=dict)   # extra config values for the network
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int          # 1-based
+    epochs: int
+    step: int           # steps done in this epoch
+    steps: int          # steps per epoch
+    losses: dict[str, float]
+    elapsed_s: float
+    remaining_s: float
+
+
+ProgressFn = Callable[[Progress], None]
+
+DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4, "dcgan": 2e-4, "cgan": 2e-4, "ddpm": 1e-3, "classifier": 1e-3}
+DEFAULT_LATENT = {"vae": 16, "cvae": 16, "gan": 64, "dcgan": 64, "cgan": 64}
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu for "auto"; a clear error when a named device is missing."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but PyTorch sees no CUDA GPU; use --device cpu")
+    return torch.device(name)
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+class Trainer:
+    """Shared machinery: batches, autocast, progress, the loss curve and metadata."""
+
+    def __init__(self, options: TrainOptions, data: ImageDataset, progress: ProgressFn | None = None):
+        if options.kind not in KINDS:
+            raise ValueError(f"unknown kind {options.kind!r}; choose one of {', '.join(KINDS)}")
+        self.options = options
+        self.data = data
+        self.progress = progress
+        self.device = pick_device(options.device)
+        self.lr = options.lr or DEFAULT_LR[options.kind]
+        torch.manual_seed(options.seed)
+        self.shuffle = torch.Generator().manual_seed(options.seed)
+        self.images = torch.as_tensor(data.images)   # uint8 (N, C, H, W), kept on the CPU
+        self.labels = torch.as_tensor(data.labels)
+        self.image_shape = tuple(self.images.shape[1:])
+        self.loss_curve: dict[str, list[float]] = {}
+        self.step_curve: dict[str, list[float]] = {}
+        self.start = time.perf_counter()
+
+    @property
+    def conditional_classes(self) -> int:
+        if len(self.data.class_names) == 0 or (self.labels < 0).any():
+            raise ValueError("this kind needs class labels: use Fashion-MNIST or an image folder with class sub-folders")
+        return len(self.data.class_names)
+
+    def autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def batches(self) -> Iterator[tuple[Tensor, Tensor]]:
+        """Shuffled (images in [0, 1], labels) batches for one epoch, on the training device."""
+        order = torch.randperm(len(self.images), generator=self.shuffle)
+        size = self.options.batch_size
+        for b in range(self.steps_per_epoch()):   # the last, short batch is dropped
+            idx = order[b * size:(b + 1) * size]
+            x = self.images[idx].to(self.device, non_blocking=True).float().div_(255)
+            yield x, self.labels[idx].to(self.device)
+
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.images) // self.options.batch_size)
+
+    def run_epochs(self, epochs: int, step_fn: Callable[[Tensor, Tensor], dict[str, float]],
+                   offset: int = 0, total: int | None = None) -> None:
+        """Calls step_fn per batch; records the loss curve and reports progress."""
+        total = total or epochs
+        steps = self.steps_per_epoch()
+        for epoch in range(1, epochs + 1):
+            sums: dict[str, float] = {}
+            for step, (x, y) in enumerate(self.batches(), start=1):
+                losses = step_fn(x, y)
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                    self.step_curve.setdefault(k, []).append(v)
+                if self.progress and (step % 20 == 0 or step == steps):
+                    done = (offset + epoch - 1) * steps + step
+                    elapsed = time.perf_counter() - self.start
+                    remaining = elapsed / done * (total * steps - done)
+                    self.progress(Progress(offset + epoch, total, step, steps, losses, elapsed, remaining))
+            for k, v in sums.items():
+                self.loss_curve.setdefault(k, []).append(v / steps)
+
+    def metadata(self, kind: str, architecture: str, config: Any, model_latent: tuple[int, ...],
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        recipe = {"kind": self.options.kind, "epochs": self.options.epochs, "batch_size": self.options.batch_size,
+                  "lr": self.lr, "seed": self.options.seed, **(extra or {}).pop("recipe", {})}
+        meta = {
+            "name": self.options.name or self.options.kind,
+            "kind": kind,
+            "architecture": architecture,
+            "config": dataclasses.asdict(config),
+            "image_shape": list(self.image_shape),
+            "latent_shape": list(model_latent),
+            "class_names": list(self.data.class_names),
+            "dataset": {"source": self.data.source, "split": "train", "size": len(self.images)},
+            "training": {
+                "recipe": recipe,
+                "seed": self.options.seed,
+                "epochs": self.options.epochs,
+                "hardware": hardware(self.device),
+                "device": self.device.type,
+                "torch": torch.__version__,
+                "time_s": round(time.perf_counter() - self.start, 1),
+                "loss_curve": {k: [round(v, 5) for v in vs] for k, vs in self.loss_curve.items()},
+                "step_losses": {k: _coarse(vs) for k, vs in self.step_curve.items()},
+            },
+            "metrics": {},
+        }
+        meta.update(extra or {})
+        return meta
+
+
+def _coarse(values: list[float], points: int = 200) -> list[float]:
+    """At most `points` averages of consecutive values, to keep the metadata small."""
+    if len(values) <= points:
+        return [round(v, 5) for v in values]
+    chunk = math.ceil(len(values) / points)
+    return [round(sum(values[i:i + chunk]) / len(values[i:i + chunk]), 5) for i in range(0, len(values), chunk)]
+
+
+def _adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+# -- the kinds ------------------------------------------------------------------------------
+
+
+def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
+    o = tr.options
+    classes = tr.conditional_classes if o.kind == "cvae" else 0
+    config = VAEConfig(image_shape=tr.image_shape, latent_dim=o.latent_dim or DEFAULT_LATENT[o.kind],
+                       num_classes=classes, **o.arch)
+    net = VAE(config).to(tr.device).train()
+    opt = _adam(net.parameters(), tr.lr)
+    total_steps = o.epochs * tr.steps_per_epoch()
+    warmup = max(1, total_steps // 10)   # KL annealing avoids early posterior collapse
+    step = 0
+
+    def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
+        nonlocal step
+        with tr.autocast():
+            logits, mu, logvar = net(x, y if classes else None)
+        recon = F.binary_cross_entropy_with_logits(logits.float(), x, reduction="sum") / len(x)
+        kl = -0.5 * torch.sum(1 + logvar.float() - mu.float() ** 2 - logvar.float().exp()) / len(x)
+        beta = min(1.0, (step + 1) / warmup)
+        loss = recon + beta * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        return {"loss": (recon + kl).item(), "recon": recon.item(), "kl": kl.item()}
+
+    tr.run_epochs(o.epochs, step_fn)
+    return net, tr.metadata("vae", "conv-vae", config, (config.latent_dim,), {"recipe": {"kl_warmup_steps": warmup}})
+
+
+def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
+    """Non-saturating GAN loss (Goodfellow et al. 2014), Adam(2e-4, beta1 = 0.5) as in DCGAN."""
+    o = tr.options
+    classes = tr.conditional_classes if o.kind == "cgan" else 0
+    latent = o.latent_dim or DEFAULT_LATENT[o.kind]
+    if o.kind == "gan":
+        config = MLPGANConfig(latent_dim=latent, image_shape=tr.image_shape, num_classes=classes, **o.arch)
+        gen, disc, architecture = MLPGenerator(config), MLPDiscriminator(config), "mlp-gan"
+    else:
+        config = DCGANConfig(latent_dim=latent, image_shape=tr.image_shape, num_classes=classes, **o.arch)
+        gen, disc, architecture = DCGANGenerator(config), DCGANDiscriminator(config), "dcgan"
+    gen, disc = gen.to(tr.device).train(), disc.to(tr.device).train()
+    opt_g = _adam(gen.parameters(), tr.lr, (0.5, 0.999))
+    opt_d = _adam(disc.parameters(), tr.lr, (0.5, 0.999))
+    noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
+
+    def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
+        n = len(x)
+        real = x * 2 - 1
+        labels = y if classes else None
+        z = torch.randn(n, latent, device=tr.device, generator=noise)
+        with tr.autocast():
+            fake = gen(z, labels)
+            d_real, d_fake = disc(real, labels).float(), disc(fake.detach(), labels).float()
+        # one-sided label smoothing (0.9) keeps D from saturating early (Salimans et al. 2016)
+        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        with tr.autocast():
+            g_out = disc(fake, labels).float()
+        g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+
+    tr.run_epochs(o.epochs, step_fn)
+    return gen, tr.metadata("gan", architecture, config, (latent,), {"recipe": {"betas": [0.5, 0.999], "label_smoothing": 0.9}})
+
+
+class EMA:
+    """Exponential moving average of weights; the averaged copy samples better (Ho et al. 2020)."""
+
+    def __init__(self, net: nn.Module, decay: float = 0.999):
+        self.decay = decay
+        self.shadow = copy.deepcopy(net).eval().requires_grad_(False)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, net: nn.Module) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))   # warm-up for short runs
+        for s, p in zip(self.shadow.parameters(), net.parameters()):
+            s.lerp_(p.detach(), 1 - d)
+        for s, b in zip(self.shadow.buffers(), net.buffers()):
+            s.copy_(b)
+
+
+def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
+    """Noise-prediction loss (Ho et al. 2020) with 10% label dropout for classifier-free guidance."""
+    o = tr.options
+    classes = len(tr.data.class_names) if (tr.labels >= 0).all() and tr.data.class_names else 0
+    config = UNetConfig(image_shape=tr.image_shape, num_classes=classes, **o.arch)
+    schedule_config = ScheduleConfig()
+    schedule = NoiseSchedule(schedule_config)
+    abar = schedule.alpha_bars.float().to(tr.device)
+    net = UNet(config).to(tr.device).train()
+    ema = EMA(net)
+    opt = torch.optim.AdamW(net.parameters(), lr=tr.lr, weight_decay=0.0)
+    total = o.epochs * tr.steps_per_epoch()
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tr.lr, total_steps=total, pct_start=0.05)
+    noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
+    p_uncond = 0.1
+
+    def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
+        n = len(x)
+        x0 = x * 2 - 1
+        t = torch.randint(0, schedule_config.num_timesteps, (n,), device=tr.device, generator=noise)
+        eps = torch.randn(x0.shape, device=tr.device, generator=noise)
+        a = abar[t].view(n, 1, 1, 1)
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        labels = None
+        if classes:
+            drop = torch.rand(n, device=tr.device, generator=noise) < p_uncond
+            labels = torch.where(drop, torch.full_like(y, classes), y)
+        with tr.autocast():
+            pred = net(x_t, t, labels)
+        loss = F.mse_loss(pred.float(), eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        ema.update(net)
+        return {"loss": loss.item()}
+
+    tr.run_epochs(o.epochs, step_fn)
+    extra = {"schedule": dataclasses.asdict(schedule_config),
+             "recipe": {"label_dropout": p_uncond, "ema_decay": ema.decay, "optimizer": "AdamW one-cycle", "grad_clip": 1.0}}
+    return ema.shadow, tr.metadata("ddpm", "unet-ddpm", config, tuple(tr.image_shape), extra)
+
+
+def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
+    """Stage 1: the autoencoder learns to reconstruct. Stage 2: a head learns the classes from the
+    code, with the encoder fine-tuned at a tenth of the learning rate. --epochs applies to each."""
+    o = tr.options
+    classes = tr.conditional_classes
+    config = ClassifierConfig(image_shape=tr.image_shape, num_classes=classes, **o.arch)
+    net = AutoencoderClassifier(config).to(tr.device).train()
+    ae_params = [p for n, p in net.named_parameters() if not n.startswith("head")]
+    opt_ae = _adam(ae_params, tr.lr)
+
+    def ae_step(x: Tensor, y: Tensor) -> dict[str, float]:
+        with tr.autocast():
+            recon = net.decode(net.encode(x))
+        loss = F.mse_loss(recon.float(), x)
+        opt_ae.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_ae.step()
+        return {"recon": loss.item()}
+
+    encoder_params = [p for n, p in net.named_parameters() if n.startswith(("encoder", "to_code"))]
+    head_params = [p for n, p in net.named_parameters() if n.startswith("head")]
+    opt_head = _adam([{"params": head_params, "lr": tr.lr}, {"params": encoder_params, "lr": tr.lr / 10}], tr.lr)
+
+    def head_step(x: Tensor, y: Tensor) -> dict[str, float]:
+        with tr.autocast():
+            logits = net(x)
+        loss = F.cross_entropy(logits.float(), y)
+        opt_head.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_head.step()
+        return {"ce": loss.item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
+
+    tr.run_epochs(o.epochs, ae_step, offset=0, total=2 * o.epochs)
+    tr.run_epochs(o.epochs, head_step, offset=o.epochs, total=2 * o.epochs)
+    return net, tr.metadata("classifier", "ae-classifier", config, (config.code_dim,),
+                            {"recipe": {"stages": ["autoencoder (MSE)", "head (cross-entropy), encoder at lr/10"]}})
+
+
+TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": train_gan, "cgan": train_gan,
+            "ddpm": train_ddpm, "classifier": train_classifier}
+
+
+def train(options: TrainOptions, data: ImageDataset, out: str | Path,
+          progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Trains one model and writes its checkpoint atomically; returns the metadata written."""
+    trainer = Trainer(options, data, progress)
+    net, meta = TRAINERS[options.kind](trainer)
+    assert meta["architecture"] in ARCHITECTURES
+    net = net.to("cpu").eval()
+    meta["training"]["time_s"] = round(time.perf_counter() - trainer.start, 1)
+    meta["training"]["threads"] = torch.get_num_threads()
+    meta["training"]["cpu_count"] = os.cpu_count()
+    save_checkpoint(out, net, meta, half=options.half)
+    return meta

@@ -1,0 +1,70 @@
+"""Shared fixtures. Qt runs offscreen and every test gets its own settings and config folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+# name -> (architecture, small config): random weights, real architectures, fast on any CPU
+TINY = {
+    "vae": ("conv-vae", {"image_shape": [1, 28, 28], "latent_dim": 4, "base_channels": 8}),
+    "vae-2d": ("conv-vae", {"image_shape": [1, 28, 28], "latent_dim": 2, "base_channels": 8}),
+    "cvae": ("conv-vae", {"image_shape": [1, 28, 28], "latent_dim": 4, "base_channels": 8, "num_classes": 10}),
+    "gan-mlp": ("mlp-gan", {"image_shape": [1, 28, 28], "latent_dim": 8, "hidden": [16, 32, 64]}),
+    "dcgan": ("dcgan", {"image_shape": [1, 28, 28], "latent_dim": 8, "g_channels": 8, "d_channels": 8}),
+    "cgan": ("dcgan", {"image_shape": [1, 28, 28], "latent_dim": 8, "g_channels": 8, "d_channels": 8,
+                       "num_classes": 10}),
+    "ddpm": ("unet-ddpm", {"image_shape": [1, 28, 28], "base_channels": 8, "channel_mults": [1, 2],
+                           "time_embed_dim": 16, "num_classes": 10}),
+    "classifier": ("ae-classifier", {"image_shape": [1, 28, 28], "code_dim": 8, "base_channels": 8,
+                                     "head_hidden": 16}),
+}
+
+
+def make_tiny_checkpoint(name: str, folder: Path, seed: int = 0) -> Path:
+    """A randomly initialised checkpoint of a small real architecture."""
+    import torch
+
+    from models.checkpoint import save_checkpoint
+    from models.generative import build_model
+
+    architecture, config = TINY[name]
+    torch.manual_seed(seed)
+    meta = {"name": name, "class_names": CLASS_NAMES}
+    model = build_model(architecture, config, meta)
+    meta.update(kind=model.kind, architecture=architecture, config=config,
+                image_shape=list(model.image_shape), latent_shape=list(model.latent_shape),
+                dataset={"name": "none (random weights for tests)"},
+                training={"recipe": {"kind": "untrained"}, "seed": seed, "epochs": 0}, metrics={})
+    path = folder / f"{name}.safetensors"
+    save_checkpoint(path, model.net, meta)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("tiny-models")
+    return {name: make_tiny_checkpoint(name, folder) for name in TINY}
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    """Each test gets a fresh config folder (bookmarks, recent files) and QSettings."""
+    config = tmp_path / "config"
+    config.mkdir()
+    monkeypatch.setenv("LATENT_EXPLORER_CONFIG", str(config))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:
+        yield config
+        return
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(config / "qsettings"))
+    yield config

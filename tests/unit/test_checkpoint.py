@@ -1,0 +1,589 @@
+"""The native checkpoint format, its failure modes, and the importers."""
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from models.checkpoint import (
+    FORMAT_VERSION,
+    METADATA_KEY,
+    CheckpointError,
+    describe,
+    import_scripted,
+    import_state_dict,
+    load_checkpoint,
+    open_model,
+    read_metadata,
+    save_checkpoint,
+)
+from models.generative import build_model
+
+# the TorchScript importer is tested on purpose, deprecated or not; the raw-pickle case is
+# refused before torch's protocol warning could matter
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning"),
+]
+
+ARCH = "conv-vae"
+CONFIG = {"image_shape": [1, 28, 28], "latent_dim": 4, "base_channels": 8}
+CLASSES = ["a", "b"]
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    """A directory of the test's own (tmp_path also holds the shared config folder)."""
+    folder = tmp_path / "t"
+    folder.mkdir()
+    return folder
+
+
+def _model(config: dict | None = None, seed: int = 0):
+    torch.manual_seed(seed)
+    model = build_model(ARCH, dict(config or CONFIG), {})
+    # buffers too (e.g. normalisation statistics) must survive, so make them non-default
+    with torch.no_grad():
+        for buf in model.net.buffers():
+            if buf.is_floating_point():
+                buf.uniform_(0.5, 1.5)
+    return model
+
+
+def _meta(**overrides) -> dict:
+    meta = {
+        "kind": "vae", "architecture": ARCH, "config": dict(CONFIG),
+        "image_shape": [1, 28, 28], "latent_shape": [4], "class_names": [],
+        "name": "tiny-vae", "dataset": {"name": "synthetic", "size": 12},
+        "training": {"recipe": "vae", "seed": 7, "epochs": 3, "hardware": "cpu", "time": 125.0,
+                     "loss_curve": [0.9, 0.5, 0.3]},
+        "metrics": {"fid": 12.5},
+    }
+    meta.update(overrides)
+    return meta
+
+
+def _saved(folder: Path, name: str = "m.safetensors", **meta_overrides) -> tuple[Path, object]:
+    model = _model()
+    path = folder / name
+    save_checkpoint(path, model.net, _meta(**meta_overrides))
+    return path, model
+
+
+def _with_raw_metadata(src: Path, dst: Path, metadata: dict[str, str] | None) -> Path:
+    save_file(load_file(str(src)), str(dst), metadata=metadata)
+    return dst
+
+
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# -- round trips -------------------------------------------------------------------------------
+
+def test_save_then_load_is_bit_exact_and_keeps_the_metadata(tmp):
+    path, model = _saved(tmp)
+    loaded = load_checkpoint(path)
+    assert _same_weights(model.net, loaded.net)
+    assert all(t.dtype == torch.float32 for t in loaded.net.state_dict().values() if t.is_floating_point())
+    assert loaded.kind == "vae" and loaded.latent_shape == (4,) and loaded.image_shape == (1, 28, 28)
+    meta = read_metadata(path)
+    assert meta["format"] == FORMAT_VERSION and meta["dtype"] == "float32"
+    for key, value in _meta().items():
+        assert meta[key] == value, key
+    assert loaded.metadata["training"]["loss_curve"] == [0.9, 0.5, 0.3]
+    assert not loaded.net.training
+    z = loaded.sample_latent(2, seed=3)
+    torch.testing.assert_close(loaded.decode(z), model.decode(z), rtol=0, atol=0)
+
+
+def test_the_file_holds_one_metadata_key_with_json(tmp):
+    path, _ = _saved(tmp)
+    with safe_open(str(path), framework="pt") as f:
+        raw = f.metadata()
+    assert list(raw) == [METADATA_KEY]
+    assert json.loads(raw[METADATA_KEY])["architecture"] == ARCH
+
+
+def test_half_storage_round_trips_within_fp16_tolerance(tmp):
+    model = _model()
+    full, half = tmp / "full.safetensors", tmp / "half.safetensors"
+    save_checkpoint(full, model.net, _meta())
+    save_checkpoint(half, model.net, _meta(), half=True)
+    stored = load_file(str(half))
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.float16}
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    assert read_metadata(half)["dtype"] == "float16"
+    loaded = load_checkpoint(half)
+    original = model.net.state_dict()
+    differs = False
+    for key, value in loaded.net.state_dict().items():
+        if value.is_floating_point():
+            assert value.dtype == torch.float32
+            torch.testing.assert_close(value, original[key], rtol=1e-3, atol=1e-5)
+            differs |= not torch.equal(value, original[key])
+        else:
+            assert torch.equal(value, original[key])
+    assert differs, "half storage should round weights"
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(tmp):
+    path, first = _saved(tmp)
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match="JSON"):
+        save_checkpoint(path, _model(seed=1).net, _meta(metrics={"bad": object()}))
+    assert path.read_bytes() == before
+    save_checkpoint(path, _model(seed=1).net, _meta(name="second"))
+    assert read_metadata(path)["name"] == "second"
+    assert [p.name for p in tmp.iterdir()] == ["m.safetensors"]
+    assert not _same_weights(first.net, load_checkpoint(path).net)
+
+
+def test_save_validates_metadata_and_suffix(tmp):
+    net = _model().net
+    meta = _meta()
+    del meta["config"]
+    with pytest.raises(CheckpointError, match="config"):
+        save_checkpoint(tmp / "x.safetensors", net, meta)
+    with pytest.raises(CheckpointError, match="kind"):
+        save_checkpoint(tmp / "x.safetensors", net, {"architecture": ARCH, "config": {}})
+    with pytest.raises(CheckpointError, match=r"\.safetensors"):
+        save_checkpoint(tmp / "x.pt", net, _meta())
+    assert list(tmp.iterdir()) == []
+
+
+def test_save_converts_numpy_values_in_metadata(tmp):
+    import numpy as np
+
+    path = tmp / "n.safetensors"
+    save_checkpoint(path, _model().net, _meta(metrics={"fid": np.float32(2.5), "curve": np.arange(3)}))
+    assert read_metadata(path)["metrics"] == {"fid": 2.5, "curve": [0, 1, 2]}
+
+
+# -- damaged and foreign files -----------------------------------------------------------------
+
+def _damaged(kind: str, good: Path, folder: Path) -> Path:
+    path = folder / f"{kind}.safetensors"
+    raw = good.read_bytes()
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif kind == "truncated-header":
+        path.write_bytes(raw[:40])
+    elif kind == "text":
+        path.write_text("this is a text file, not a checkpoint\n" * 5)
+    elif kind == "random":
+        path.write_bytes(bytes(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(1),
+                                             dtype=torch.uint8).tolist()))
+    elif kind == "no-metadata":
+        _with_raw_metadata(good, path, None)
+    elif kind == "other-metadata":
+        _with_raw_metadata(good, path, {"format": "pt"})
+    elif kind == "invalid-json":
+        _with_raw_metadata(good, path, {METADATA_KEY: "{not json"})
+    elif kind == "json-list":
+        _with_raw_metadata(good, path, {METADATA_KEY: "[1, 2]"})
+    elif kind == "no-version":
+        meta = read_metadata(good)
+        del meta["format"]
+        _with_raw_metadata(good, path, {METADATA_KEY: json.dumps(meta)})
+    elif kind == "future-version":
+        _with_raw_metadata(good, path, {METADATA_KEY: json.dumps({**read_metadata(good), "format": 99})})
+    elif kind == "no-config":
+        meta = read_metadata(good)
+        del meta["config"]
+        _with_raw_metadata(good, path, {METADATA_KEY: json.dumps(meta)})
+    elif kind == "bad-shape":
+        _with_raw_metadata(good, path, {METADATA_KEY: json.dumps({**read_metadata(good), "image_shape": [28, 28]})})
+    else:
+        raise AssertionError(kind)
+    return path
+
+
+DAMAGE = {
+    "empty": "empty",
+    "truncated": "not a readable",
+    "truncated-header": "not a readable",
+    "text": "not a readable",
+    "random": "not a readable",
+    "no-metadata": "not a Latent Explorer checkpoint",
+    "other-metadata": "not a Latent Explorer checkpoint",
+    "invalid-json": "not valid JSON",
+    "json-list": "damaged metadata",
+    "no-version": "format version",
+    "future-version": "upgrade",
+    "no-config": "config",
+    "bad-shape": "image_shape",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+def test_damaged_or_foreign_files_raise_checkpoint_error(tmp, kind):
+    good, _ = _saved(tmp)
+    path = _damaged(kind, good, tmp)
+    with pytest.raises(CheckpointError, match=DAMAGE[kind]) as info:
+        read_metadata(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError):
+        open_model(path)
+
+
+def test_missing_file_and_directory_raise_checkpoint_error(tmp):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_metadata(tmp / "absent.safetensors")
+    with pytest.raises(CheckpointError, match="not a file"):
+        load_checkpoint(tmp)
+
+
+def test_foreign_safetensors_message_says_how_to_import(tmp):
+    good, _ = _saved(tmp)
+    path = _damaged("no-metadata", good, tmp)
+    with pytest.raises(CheckpointError, match="--architecture"):
+        open_model(path)
+
+
+def _header_length(raw: bytes) -> int:
+    return 8 + struct.unpack("<Q", raw[:8])[0]
+
+
+_ORIGINAL: dict[str, bytes] = {}
+
+
+def _original_bytes() -> bytes:
+    # built once: hypothesis calls the test many times and a fixture would be reset per call
+    if "raw" not in _ORIGINAL:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "m.safetensors"
+            save_checkpoint(path, _model().net, _meta())
+            _ORIGINAL["raw"] = path.read_bytes()
+    return _ORIGINAL["raw"]
+
+
+@st.composite
+def _mutations(draw):
+    raw = _original_bytes()
+    header_end = _header_length(raw)
+    # most damage aimed at the header (where parsing happens), some anywhere
+    position = st.one_of(st.integers(0, header_end - 1), st.integers(0, len(raw) - 1))
+    flips = draw(st.lists(st.tuples(position, st.integers(1, 255)), min_size=0, max_size=4))
+    cut = draw(st.one_of(st.none(), st.integers(0, len(raw) - 1)))
+    if not flips and cut is None:
+        flips = [(draw(position), draw(st.integers(1, 255)))]
+    data = bytearray(raw)
+    for index, mask in flips:
+        data[index] ^= mask
+    return bytes(data if cut is None else data[:cut])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged=_mutations())
+def test_mutated_files_only_ever_raise_checkpoint_error(damaged):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.safetensors"
+        path.write_bytes(damaged)
+        try:
+            model = load_checkpoint(path)
+        except CheckpointError as exc:
+            assert str(exc)
+        else:
+            # whatever loads must be a usable model of the declared kind
+            assert model.net is not None and tuple(model.latent_shape) == (4,)
+
+
+# -- weights that do not fit -------------------------------------------------------------------
+
+def test_tensors_that_do_not_match_the_architecture_raise(tmp):
+    path, _ = _saved(tmp)
+    tensors = load_file(str(path))
+    raw_meta = {METADATA_KEY: json.dumps(read_metadata(path))}
+
+    missing = dict(tensors)
+    dropped = sorted(missing)[0]
+    del missing[dropped]
+    save_file(missing, str(tmp / "missing.safetensors"), metadata=raw_meta)
+    with pytest.raises(CheckpointError, match="missing 1") as info:
+        load_checkpoint(tmp / "missing.safetensors")
+    assert dropped in str(info.value)
+
+    extra = {**tensors, "surprise.weight": torch.zeros(3)}
+    save_file(extra, str(tmp / "extra.safetensors"), metadata=raw_meta)
+    with pytest.raises(CheckpointError, match="unexpected 1.*surprise.weight"):
+        load_checkpoint(tmp / "extra.safetensors")
+
+    other = _model({**CONFIG, "latent_dim": 6}).net.state_dict()
+    save_file({k: v.contiguous() for k, v in other.items()}, str(tmp / "shape.safetensors"), metadata=raw_meta)
+    with pytest.raises(CheckpointError, match="wrong shape"):
+        load_checkpoint(tmp / "shape.safetensors")
+
+
+def test_non_finite_weights_raise(tmp):
+    path, _ = _saved(tmp)
+    tensors = load_file(str(path))
+    key = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[key][0] = float("nan")
+    save_file(tensors, str(tmp / "nan.safetensors"), metadata={METADATA_KEY: json.dumps(read_metadata(path))})
+    with pytest.raises(CheckpointError, match="NaN") as info:
+        load_checkpoint(tmp / "nan.safetensors")
+    assert key in str(info.value)
+
+
+@pytest.mark.parametrize("key, lie", [("image_shape", [1, 32, 32]), ("latent_shape", [5])])
+def test_metadata_lying_about_shapes_raises(tmp, key, lie):
+    path, _ = _saved(tmp, **{key: lie})
+    with pytest.raises(CheckpointError, match=f"metadata says {key}") as info:
+        load_checkpoint(path)
+    assert str(lie) in str(info.value)
+
+
+def test_metadata_lying_about_kind_raises(tmp):
+    path, _ = _saved(tmp, kind="gan")
+    with pytest.raises(CheckpointError, match="kind 'gan'"):
+        load_checkpoint(path)
+
+
+def test_unknown_architecture_raises_listing_the_known_ones(tmp):
+    path, _ = _saved(tmp, architecture="stylegan9")
+    with pytest.raises(CheckpointError, match="stylegan9") as info:
+        load_checkpoint(path)
+    assert "conv-vae" in str(info.value) and "unet-ddpm" in str(info.value)
+
+
+def test_config_the_network_rejects_raises(tmp):
+    path, _ = _saved(tmp, config={**CONFIG, "wings": 2})
+    with pytest.raises(CheckpointError, match="does not build"):
+        load_checkpoint(path)
+
+
+def test_unavailable_device_raises(tmp):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device exists here")
+    path, _ = _saved(tmp)
+    with pytest.raises(CheckpointError, match="device"):
+        load_checkpoint(path, device="cuda")
+
+
+# -- importing state dicts ---------------------------------------------------------------------
+
+class _CodePayload:
+    """Unpickling this runs open(marker, 'w'): the file appearing means code ran."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_the_code_payload_is_live_when_unpickled_unsafely(tmp):
+    marker = tmp / "proof"
+    pickle.loads(pickle.dumps(_CodePayload(marker)))
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_a_pickle_with_code_is_refused_and_not_run(tmp, writer):
+    marker = tmp / "ran"
+    path = tmp / "evil.pt"
+    payload = {"decoder.weight": torch.zeros(2), "x": _CodePayload(marker)}
+    if writer == "torch.save":
+        torch.save(payload, path)
+    else:
+        with open(path, "wb") as f:
+            pickle.dump(payload, f)
+    with pytest.raises(CheckpointError) as info:
+        import_state_dict(path, ARCH, CONFIG)
+    assert not marker.exists()
+    if writer == "torch.save":
+        assert "not run" in str(info.value) and "code" in str(info.value)
+    with pytest.raises(CheckpointError):
+        open_model(path, architecture=ARCH, config=CONFIG)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("wrap", ["raw", "state_dict", "model", "module-prefix"])
+def test_import_state_dict_variants(tmp, wrap):
+    model = _model(seed=3)
+    sd = model.net.state_dict()
+    obj = {
+        "raw": sd,
+        "state_dict": {"state_dict": sd, "epoch": 4, "optimizer": {"lr": 0.1}},
+        "model": {"model": sd},
+        "module-prefix": {f"module.{k}": v for k, v in sd.items()},
+    }[wrap]
+    torch.save(obj, tmp / "w.pt")
+    imported = import_state_dict(tmp / "w.pt", ARCH, CONFIG)
+    assert _same_weights(model.net, imported.net)
+    assert imported.kind == "vae" and imported.metadata["latent_shape"] == [4]
+    assert imported.metadata["architecture"] == ARCH
+
+
+def test_import_with_a_sidecar(tmp):
+    model = _model(seed=4)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.net.state_dict().items()},
+               tmp / "w.pth")
+    sidecar = {"architecture": ARCH, "config": CONFIG, "class_names": [], "name": "theirs"}
+    (tmp / "w.pth.json").write_text(json.dumps(sidecar))
+    imported = open_model(tmp / "w.pth")
+    assert imported.name == "theirs"
+    assert all(v.dtype == torch.float32 for v in imported.net.state_dict().values() if v.is_floating_point())
+    for key, value in model.net.state_dict().items():
+        torch.testing.assert_close(imported.net.state_dict()[key], value.half().to(value.dtype))
+
+
+def test_import_without_an_architecture_says_what_to_pass(tmp):
+    torch.save(_model().net.state_dict(), tmp / "w.pt")
+    with pytest.raises(CheckpointError, match="--architecture") as info:
+        import_state_dict(tmp / "w.pt")
+    assert "conv-vae" in str(info.value)
+
+
+def test_import_into_the_wrong_config_raises(tmp):
+    torch.save(_model().net.state_dict(), tmp / "w.pt")
+    with pytest.raises(CheckpointError, match="wrong shape"):
+        import_state_dict(tmp / "w.pt", ARCH, {**CONFIG, "base_channels": 16})
+
+
+def test_import_something_that_is_not_a_state_dict_raises(tmp):
+    torch.save([torch.zeros(2)], tmp / "list.pt")
+    with pytest.raises(CheckpointError, match="state dict"):
+        import_state_dict(tmp / "list.pt", ARCH, CONFIG)
+    (tmp / "junk.pt").write_bytes(b"\x00garbage" * 20)
+    with pytest.raises(CheckpointError, match="not a readable PyTorch file"):
+        import_state_dict(tmp / "junk.pt", ARCH, CONFIG)
+
+
+def test_foreign_safetensors_can_be_imported_with_an_architecture(tmp):
+    model = _model(seed=5)
+    save_file({k: v.contiguous() for k, v in model.net.state_dict().items()}, str(tmp / "f.safetensors"))
+    imported = open_model(tmp / "f.safetensors", architecture=ARCH, config=CONFIG)
+    assert _same_weights(model.net, imported.net)
+
+
+# -- TorchScript and torch.export generators ---------------------------------------------------
+
+class _TinyGenerator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 28 * 28)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.fc(z)).view(-1, 1, 28, 28)
+
+
+SCRIPTED_SIDECAR = {"latent_shape": [4], "image_shape": [1, 28, 28], "output_range": "tanh"}
+
+
+def test_torchscript_generator_with_sidecar(tmp):
+    torch.manual_seed(0)
+    gen = _TinyGenerator().eval()
+    torch.jit.script(gen).save(str(tmp / "g.pt"))
+    (tmp / "g.pt.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "scripted": True, "name": "ts"}))
+    model = open_model(tmp / "g.pt")
+    assert model.latent_shape == (4,) and model.image_shape == (1, 28, 28) and model.name == "ts"
+    z = model.sample_latent(3, seed=1)
+    torch.testing.assert_close(model.decode(z), (gen(z) + 1) / 2)
+
+
+def test_scripted_sidecar_with_the_wrong_image_shape_raises(tmp):
+    torch.jit.script(_TinyGenerator()).save(str(tmp / "g.pt"))
+    (tmp / "g.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "image_shape": [3, 28, 28]}))
+    with pytest.raises(CheckpointError, match="image_shape"):
+        import_scripted(tmp / "g.pt")
+    (tmp / "g.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "latent_shape": [7]}))
+    with pytest.raises(CheckpointError, match="latent_shape"):
+        import_scripted(tmp / "g.pt")
+    (tmp / "g.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "output_range": "relu"}))
+    with pytest.raises(CheckpointError, match="output_range"):
+        import_scripted(tmp / "g.pt")
+
+
+def test_scripted_generator_needs_a_sidecar(tmp):
+    torch.jit.script(_TinyGenerator()).save(str(tmp / "g.pt"))
+    with pytest.raises(CheckpointError, match="sidecar"):
+        import_scripted(tmp / "g.pt")
+
+
+def test_a_state_dict_marked_scripted_raises(tmp):
+    torch.save(_model().net.state_dict(), tmp / "w.pt")
+    (tmp / "w.pt.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "scripted": True}))
+    with pytest.raises(CheckpointError, match="TorchScript"):
+        open_model(tmp / "w.pt")
+
+
+def test_torch_export_generator(tmp):
+    torch.manual_seed(0)
+    gen = _TinyGenerator().eval()
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(gen, (torch.randn(2, 4),), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(tmp / "g.pt2"))
+    (tmp / "g.pt2.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "output_range": "sigmoid"}))
+    model = open_model(tmp / "g.pt2")
+    z = model.sample_latent(2, seed=0)
+    torch.testing.assert_close(model.decode(z), gen(z).clamp(0, 1))
+
+
+def test_torch_export_with_a_fixed_batch_says_to_export_a_dynamic_one(tmp):
+    program = torch.export.export(_TinyGenerator(), (torch.randn(2, 4),))
+    torch.export.save(program, str(tmp / "g.pt2"))
+    (tmp / "g.pt2.json").write_text(json.dumps(SCRIPTED_SIDECAR))
+    with pytest.raises(CheckpointError, match="dynamic"):
+        import_scripted(tmp / "g.pt2")
+
+
+def test_not_an_export_archive_raises(tmp):
+    (tmp / "g.pt2").write_bytes(b"nope")
+    (tmp / "g.pt2.json").write_text(json.dumps(SCRIPTED_SIDECAR))
+    with pytest.raises(CheckpointError, match="torch.export"):
+        open_model(tmp / "g.pt2")
+
+
+# -- dispatch and description ------------------------------------------------------------------
+
+def test_open_model_dispatch_errors(tmp):
+    (tmp / "m.ckpt").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="unknown model file type"):
+        open_model(tmp / "m.ckpt")
+    with pytest.raises(CheckpointError, match="no bundled model named 'no-such-model'"):
+        open_model("no-such-model")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        open_model(str(tmp / "absent.safetensors"))
+
+
+def test_open_model_loads_a_native_checkpoint(tmp):
+    path, model = _saved(tmp)
+    assert _same_weights(open_model(path).net, model.net)
+    assert _same_weights(open_model(str(path)).net, model.net)
+
+
+def test_describe_summarises_the_metadata(tmp):
+    path, _ = _saved(tmp, class_names=CLASSES)
+    text = describe(read_metadata(path))
+    lines = text.splitlines()
+    assert len(lines) > 8
+    assert "tiny-vae" in lines[0]
+    assert any("vae" in line and ARCH in line for line in lines)
+    assert "1x28x28" in text and "(4,)" in text
+    assert "2: a, b" in text
+    assert "0.9 -> 0.3 over 3 points" in text
+    assert "fid" in text and "12.5" in text
+    assert "2m 05s" in text
+    assert "seed" in text and "7" in text
+
+
+def test_describe_copes_with_minimal_metadata():
+    text = describe({"kind": "gan", "architecture": "dcgan", "config": {}})
+    assert "dcgan" in text and "unconditional" in text
