@@ -1,0 +1,136 @@
+"""`latent-explorer denoise --model NAME|PATH [options] OUT.gif`: a DDPM run as an animated GIF.
+
+The same run as the diffusion view (the same `run_frames`, the same frame composition): every
+k-th step and the last, the step number and timestep drawn on each frame. Progress goes to
+stderr; the GIF is written under a temporary name and renamed when complete.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from explorer.commands import fail
+
+DEFAULT_MAX_FRAMES = 50
+
+
+def _class_index(text: str | None, class_names: list[str], num_classes: int) -> int | None:
+    """--class as an index or a class name (case-insensitive)."""
+    from explorer.jobs.diffusion import DiffusionError
+
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    lowered = {name.lower(): i for i, name in enumerate(class_names[:num_classes])}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    raise DiffusionError(f"unknown class {text!r}; use 0 to {num_classes - 1} or one of: "
+                     f"{', '.join(class_names[:num_classes])}")
+
+
+def _progress(done: int, total: int) -> None:
+    tty = sys.stderr.isatty()
+    if tty:
+        print(f"\r\033[Kstep {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+    elif done == total or done % max(1, total // 10) == 0:
+        print(f"step {done}/{total}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from explorer.export import ExportError, write_gif
+    from explorer.jobs.diffusion import (SHOW_CHOICES, DiffusionError, DiffusionSettings, as_ddpm,
+                                         compose_gif_frame, frame_positions, gif_scale, run_frames, step_caption)
+    from explorer.worker import pick_device_name
+    from models.checkpoint import CheckpointError, open_model
+    from models.data import DataError
+
+    source = getattr(args, "denoise_model", None) or getattr(args, "model", None)
+    if not source:
+        return fail("give the DDPM to run: --model NAME|PATH (see `latent-explorer models`)")
+    if args.sampler == "ddpm" and (args.steps is not None or args.eta is not None):
+        return fail("--steps and --eta apply to the DDIM sampler only (DDPM runs every timestep); "
+                    "add --sampler ddim or drop them")
+    if args.every is not None and args.every < 1:
+        return fail(f"--every must be 1 or more, got {args.every}")
+    if not 1 <= args.fps <= 50:
+        return fail(f"--fps must be between 1 and 50, got {args.fps:g}")
+    if args.show not in SHOW_CHOICES:
+        return fail(f"--show must be one of {', '.join(SHOW_CHOICES)}")
+    out = Path(args.out).expanduser()
+    if out.suffix.lower() != ".gif":
+        return fail(f"{out} must end in .gif")
+    if not out.parent.is_dir():
+        return fail(f"the folder {out.parent} does not exist")
+
+    try:
+        model = as_ddpm(open_model(source, pick_device_name(args.device)), source)
+        class_index = _class_index(args.class_, model.class_names, model.num_classes)
+        settings = DiffusionSettings(sampler=args.sampler, num_steps=args.steps if args.steps is not None else
+                                     min(50, model.schedule.num_timesteps),
+                                     eta=args.eta if args.eta is not None else 0.0, seed=args.seed,
+                                     batch=args.batch, class_index=class_index,
+                                     guidance=args.guidance if args.guidance is not None else model.default_guidance)
+        began = time.perf_counter()
+        frames, positions, total = [], [], 0
+        wanted: set[int] = set()
+        scale = None
+        for frame in run_frames(model, settings):
+            if not total:
+                total = frame.total
+                every = args.every or max(1, -(-total // DEFAULT_MAX_FRAMES))
+                wanted = set(frame_positions(total, every))
+                scale = gif_scale(frame.images, args.show)
+            if frame.position in wanted:
+                caption = step_caption(frame.position, frame.total, frame.t)
+                frames.append(compose_gif_frame(frame.images, args.show, caption, scale))
+                positions.append(frame.position)
+            if not args.quiet:
+                _progress(frame.position + 1, frame.total)
+        elapsed = time.perf_counter() - began
+        write_gif(out, np.stack(frames), fps=args.fps, overwrite=True)
+    except (CheckpointError, DataError, DiffusionError, ExportError) as e:
+        return fail(str(e))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: nothing was written to {out}", file=sys.stderr)
+        return 130
+    print(f"wrote {out}: {len(frames)} frames (steps {', '.join(str(p + 1) for p in positions[:4])}"
+          f"{', …' if len(positions) > 4 else ''} of {total}); {settings.describe()}; sampling took "
+          f"{elapsed:.2f} s on {model.device}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("denoise", help="run a DDPM and save its steps as an animated GIF",
+                       description="Run a DDPM sampler and write every k-th step (and the last) as an "
+                                   "animated GIF, the step number and timestep drawn on each frame.")
+    # SUPPRESS keeps this subcommand's --model from clobbering the top-level --model default.
+    p.add_argument("--model", dest="denoise_model", metavar="NAME|PATH", default=argparse.SUPPRESS,
+                   help="the DDPM: a bundled name or a checkpoint file")
+    p.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim",
+                   help="ddpm: every timestep; ddim: --steps of them (default: ddim)")
+    p.add_argument("--steps", type=int, metavar="N", help="DDIM steps (default: 50, or T if fewer)")
+    p.add_argument("--eta", type=float, metavar="E", help="DDIM eta: 0 deterministic, 1 DDPM-like noise (default: 0)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the noise (default: 0)")
+    p.add_argument("--class", dest="class_", metavar="C",
+                   help="class index or name, for a conditional model (default: unconditional)")
+    p.add_argument("--guidance", type=float, metavar="W",
+                   help="classifier-free guidance scale with --class (default: the model's, 2)")
+    p.add_argument("--batch", type=int, default=1, metavar="B", help="samples side by side, 1 to 16 (default: 1)")
+    p.add_argument("--every", type=int, metavar="K",
+                   help=f"keep every K-th step, and the last (default: at most {DEFAULT_MAX_FRAMES} frames)")
+    p.add_argument("--show", default="x_t", choices=["x_t", "x0", "eps", "all"],
+                   help="what each frame shows: the sample, the predicted x0, the predicted noise, or all three")
+    p.add_argument("--fps", type=float, default=10.0, help="frames per second (default: 10)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where the network runs (default: cuda, then mps, then cpu)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("out", metavar="OUT.gif", help="the GIF to write (overwritten if it exists)")
+    p.set_defaults(func=run)
+

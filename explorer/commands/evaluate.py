@@ -1,0 +1,298 @@
+"""`latent-explorer evaluate MODEL [--samples N] [--seed S] [--json] [--write]`: a generator's
+quality figures, measured with the bundled classifier against the Fashion-MNIST test set.
+
+The helpers here (opening the classifier, progress on stderr, number formatting) are shared with
+`latent-explorer compare`.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from explorer.commands import fail, print_json
+
+if TYPE_CHECKING:
+    from models.generative import ClassifierModel, GenerativeModel
+
+
+class CommandError(Exception):
+    """A user-facing problem: printed on stderr, exit code 2."""
+
+
+# -- shared with compare -----------------------------------------------------------------------
+
+def add_common_arguments(p: argparse.ArgumentParser, samples: int) -> None:
+    p.add_argument("--samples", type=int, default=samples, metavar="N",
+                   help=f"samples (and random path pairs) to draw (default: {samples})")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--classifier", metavar="PATH",
+                   help="classifier checkpoint that measures the images (default: the bundled 'classifier')")
+    p.add_argument("--ddim-steps", type=int, default=50, metavar="K",
+                   help="DDIM steps when sampling a DDPM (default: 50)")
+    p.add_argument("--batch-size", type=int, default=250, help="images per network pass (default: 250)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where the networks run (default: cuda, then mps, then cpu)")
+
+
+def pick_device(name: str) -> str:
+    from models.train import pick_device as pick
+
+    try:
+        return str(pick(name))
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+
+
+def open_generator(source: str, device: str) -> GenerativeModel:
+    from models.checkpoint import CheckpointError, open_model
+
+    try:
+        return open_model(source, device)
+    except CheckpointError as e:
+        raise CommandError(str(e)) from None
+
+
+def open_classifier(path: str | None, device: str) -> ClassifierModel:
+    import resources
+    from models.checkpoint import CheckpointError, open_model
+
+    if path is None:
+        try:
+            path = str(resources.checkpoint_path("classifier"))
+        except KeyError:
+            raise CommandError("no bundled classifier is installed; train one with `latent-explorer train "
+                               "classifier --out classifier.safetensors` and pass --classifier "
+                               "classifier.safetensors") from None
+    try:
+        model = open_model(path, device)
+    except CheckpointError as e:
+        raise CommandError(str(e)) from None
+    if model.kind != "classifier":
+        raise CommandError(f"{path} is a {model.kind}, not a classifier; pass a classifier checkpoint "
+                           f"with --classifier")
+    return model  # type: ignore[return-value]
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    if args.samples < 2:
+        raise CommandError(f"--samples must be at least 2, got {args.samples}")
+    if args.ddim_steps < 1:
+        raise CommandError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
+    if args.batch_size < 1:
+        raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
+
+
+def progress_printer(what: str) -> Callable[[int, int], None]:
+    """Redraws one status line on a terminal; silent when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
+        return lambda done, total: None
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent != shown[0]:
+            shown[0] = percent
+            end = "\n" if done >= total else ""
+            print(f"\r\033[K{what}: {percent}%", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def number(value: Any, kind: str = "g") -> str:
+    """A figure for the text tables: percentages for shares, 4 significant digits otherwise."""
+    if value is None:
+        return "n/a"
+    if kind == "%":
+        return f"{100 * value:.1f} %"
+    if kind == "int":
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+ROW_FORMATS = {"classifier_accuracy": "%", "coverage_min_share": "%", "conditional_accuracy": "%",
+               "confident_share": "%", "active_units": "int"}
+
+
+def runtime_message(e: RuntimeError) -> str:
+    if "out of memory" in str(e).lower():
+        return f"the device ran out of memory ({e}); lower --batch-size or use --device cpu"
+    return f"the measurement failed: {e}"
+
+
+def explanation_lines(keys: list[str]) -> list[str]:
+    from models.metrics import EXPLANATIONS, TITLES
+
+    return [f"  {TITLES[k]}: {EXPLANATIONS[k]}" for k in keys]
+
+
+# -- evaluate ----------------------------------------------------------------------------------
+
+def parse_scales(text: str) -> list[float]:
+    try:
+        scales = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise CommandError(f"--guidance takes comma-separated numbers, e.g. 0,1,2,4; got {text!r}") from None
+    if not scales or any(s < 0 for s in scales):
+        raise CommandError(f"--guidance needs at least one scale, all >= 0; got {text!r}")
+    return scales
+
+
+def load_test_and_train(data_dir: str | None, image_shape: tuple[int, ...]):
+    """The test split (required) and the train split (for the floor; None with a warning)."""
+    import numpy as np
+
+    from models.data import DataError, load_dataset
+
+    try:
+        test = load_dataset(data_dir, split="test", image_shape=image_shape)
+    except DataError as e:
+        raise CommandError(f"evaluate needs the test set: {e}") from None
+    try:
+        train = load_dataset(data_dir, split="train", image_shape=image_shape)
+    except DataError as e:
+        print(f"latent-explorer: no FID floor: {e}", file=sys.stderr)
+        return test, None
+    # a picture folder without train/ and test/ sub-folders gives the same images for both
+    if len(train) == len(test) and np.array_equal(train.images, test.images):
+        print("latent-explorer: no FID floor: the data has no separate training images "
+              "(give the folder train/ and test/ sub-folders)", file=sys.stderr)
+        return test, None
+    return test, train
+
+
+def checkpoint_file(source: str) -> Path:
+    """The file behind MODEL: the path itself, or the bundled checkpoint of that name."""
+    import resources
+
+    path = Path(source).expanduser()
+    if path.exists():
+        return path
+    try:
+        return resources.checkpoint_path(source)
+    except KeyError as e:
+        raise CommandError(str(e.args[0])) from None
+
+
+def write_metrics(path: Path, report: dict[str, Any]) -> None:
+    """Store the report's figures in the checkpoint's `metrics` metadata, re-saving the file
+    atomically with its own weights (reloaded from the file, so nothing else changes)."""
+    from models.checkpoint import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
+    from models.evaluation import metadata_summary
+
+    if path.suffix.lower() != ".safetensors":
+        raise CommandError(f"--write stores figures in Latent Explorer checkpoints (.safetensors); "
+                           f"{path} is not one. Run without --write")
+    try:
+        meta = read_metadata(path)
+        fresh = load_checkpoint(path, "cpu")
+        metrics = dict(meta.get("metrics") or {})
+        metrics.update(metadata_summary(report))
+        metrics["evaluated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        meta["metrics"] = metrics
+        save_checkpoint(path, fresh.net, meta, half=meta.get("dtype") == "float16")
+    except CheckpointError as e:
+        raise CommandError(f"cannot store the figures: {e}") from None
+
+
+def format_report(r: dict[str, Any]) -> str:
+    model = r["model"]
+    lines = [f"{model['name']} ({model['kind']}, {model['architecture']}): {r['samples']} samples, "
+             f"seed {r['seed']}, {r['sampler']}", ""]
+    cov = r["coverage"]
+    rows: list[tuple[str, str]] = [
+        ("fid", number(r["fid"])),
+        ("fid_floor", number(r["fid_floor"]) + (f"  ({r['floor_samples']} training images)"
+                                                if r["fid_floor"] is not None else "")),
+        ("classifier_accuracy", number(r["classifier"]["test_accuracy"], "%")
+         + f"  ({r['classifier']['test_images']} test images)"),
+        ("coverage_min_share", f"{number(cov['min_share'], '%')}  ({cov['min_class']})"),
+        ("coverage_entropy", f"{cov['entropy_bits']:.3f} of {cov['max_entropy_bits']:.3f} bits"),
+        ("confident_share", number(r["confident_share"], "%")),
+    ]
+    if r["model"]["conditional"]:
+        rows.append(("conditional_accuracy", number(r["conditional_accuracy"], "%")))
+    vae = r["vae"]
+    if vae:
+        rows.append(("kl_total", f"{vae['kl_total']:.4g} nats"))
+        rows.append(("active_units", f"{vae['active_units']} of {vae['latent_dim']}"))
+    from models.metrics import TITLES
+
+    width = max(len(TITLES[k]) for k, _ in rows) + 2
+    lines += [f"{TITLES[k]:<{width}}{text}" for k, text in rows]
+    names = cov["class_names"]
+    lines += ["", "class histogram of the samples:"]
+    lines += [f"  {name:<14}{count:>6}  {100 * share:5.1f} %"
+              for name, count, share in zip(names, cov["counts"], cov["shares"])]
+    if r["guidance"]:
+        lines += ["", "guidance sweep (classifier-free guidance scale):",
+                  f"  {'scale':>6}  {'FID':>10}  {'cond. accuracy':>14}  {'smallest share':>14}  {'confident':>9}"]
+        lines += [f"  {g['scale']:>6g}  {number(g['fid']):>10}  {number(g['conditional_accuracy'], '%'):>14}  "
+                  f"{number(g['coverage_min_share'], '%'):>14}  {number(g['confident_share'], '%'):>9}"
+                  for g in r["guidance"]]
+    if vae:
+        lines += ["", "KL per dimension (nats): " + " ".join(f"{v:.3f}" for v in vae["kl_per_dim"])]
+    if r["notes"]:
+        lines += ["", "notes:"] + [f"  {note}" for note in r["notes"]]
+    keys = [k for k, _ in rows] + (["guidance"] if r["guidance"] else []) + (["kl_per_dim"] if vae else [])
+    lines += ["", "what the figures mean:"] + explanation_lines(keys)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.evaluation import evaluate
+
+    try:
+        check_counts(args)
+        scales = parse_scales(args.guidance)
+        device = pick_device(args.device)
+        model = open_generator(args.model, device)
+        classifier = open_classifier(args.classifier, device)
+        target = checkpoint_file(args.model) if args.write else None
+        test, train = load_test_and_train(args.data, tuple(classifier.image_shape))
+        report = evaluate(model, classifier, test, args.samples, args.seed, train=train,
+                          ddim_steps=args.ddim_steps, guidance_scales=scales, batch_size=args.batch_size,
+                          progress=progress_printer(f"evaluating {model.name}"))
+        report["device"] = device
+        if target is not None:
+            write_metrics(target, report)
+    except CommandError as e:
+        return fail(str(e))
+    except ValueError as e:
+        return fail(str(e))
+    except RuntimeError as e:
+        return fail(runtime_message(e))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print_json(report)
+    else:
+        print(format_report(report))
+    if target is not None:
+        print(f"stored the figures in {target}", file=sys.stderr)
+    return 0
+
+
+# the same default as models.evaluation.DEFAULT_SAMPLES; repeated so `--help` needs no torch
+DEFAULT_SAMPLES = 1000
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="quality figures of a generator: classifier-FID and its floor, "
+                                        "mode coverage, conditional accuracy, KL and active units")
+    p.add_argument("model", help="bundled model name or checkpoint file")
+    add_common_arguments(p, DEFAULT_SAMPLES)
+    p.add_argument("--data", metavar="DIR",
+                   help="Fashion-MNIST IDX directory (default: $LATENT_EXPLORER_DATA or "
+                        "/usr/share/datasets/fashion-mnist)")
+    p.add_argument("--guidance", default="0,1,2,4", metavar="W,W,...",
+                   help="classifier-free guidance scales to try on a conditional DDPM (default: 0,1,2,4; "
+                        "the model's default scale is always added)")
+    p.add_argument("--write", action="store_true",
+                   help="store the figures in the checkpoint's metrics metadata (re-saves the file)")
+    p.set_defaults(func=run)

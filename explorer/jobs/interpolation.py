@@ -1,0 +1,590 @@
+"""Interpolation between latent points: the path's settings, and the worker jobs that decode the
+frames, analyse them (classifier prediction, distance to the training data) and export them.
+
+`PathSettings` is plain data shared by the panel, the worker, the GIF comment and the command line:
+it holds everything needed to rebuild a path exactly, endpoint latents included. Torch and the
+models are imported inside the functions that run on the worker, so a view can import this
+module for the settings and the job factories without pulling in torch.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from explorer.jobs.common import to_uint8
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from models.generative import ClassifierModel, GenerativeModel
+
+MIN_FRAMES = 2
+MAX_FRAMES = 512
+DEFAULT_CLASSIFIER = "classifier"      # the bundled classifier's name
+REFERENCE_SIZE = 2000                  # training images the frames are compared with
+CALIBRATION_SIZE = 400                 # other training images that set the "typical distance" line
+CALIBRATION_QUANTILE = 0.95
+DECODE_CHUNK = 16
+FILMSTRIP_COLUMNS = 16                 # a long path's filmstrip wraps into rows of this many frames
+
+ENDPOINT_KINDS = ("latent", "seed", "image", "dataset")
+
+Check = Callable[[], None]
+Report = Callable[[int, int, Any, str], None]
+
+
+def _no_check() -> None:
+    return None
+
+
+def _no_report(done: int, total: int, partial: Any = None, message: str = "") -> None:
+    return None
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+Label = int | tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A keyframe of the path: where its latent comes from, and its class.
+
+    kind "latent" carries the latent itself (the current point, a bookmark, a restored path);
+    "seed" draws it from the prior; "image" and "dataset" (an item of the Fashion-MNIST test
+    split) encode a picture, for models with an encoder. `note` says where it came from, for
+    people ("seed 3", "bookmark 'boot'").
+    """
+
+    kind: str
+    latent: tuple[float, ...] | None = None
+    seed: int | None = None
+    path: str | None = None
+    index: int | None = None
+    label: Label = None
+    note: str = ""
+    psi: float = 1.0          # a GAN bookmark's truncation, folded into the latent when resolved
+
+    def describe(self) -> str:
+        if self.note:
+            return self.note
+        if self.kind == "seed":
+            return f"seed {self.seed}"
+        if self.kind == "image":
+            return f"image {Path(self.path or '').name}"
+        if self.kind == "dataset":
+            return f"test item {self.index}"
+        return "latent"
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.kind != "latent" or self.latent is None:
+            raise ValueError("only resolved endpoints (kind 'latent') can be stored; resolve the path first")
+        label = list(self.label) if isinstance(self.label, tuple) else self.label
+        return {"latent": list(self.latent), "label": label, "note": self.describe()}
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """Everything that defines an interpolation path and its animation.
+
+    `model` is the source the model was opened from (bundled name or file path); `keyframes` are
+    A, any extra keyframes, then B. Stored latents are float32 values kept as Python floats, so
+    JSON carries them exactly.
+    """
+
+    model: str
+    model_name: str
+    latent_shape: tuple[int, ...]
+    keyframes: tuple[Endpoint, ...]
+    frames: int = 32
+    slerp: bool = True
+    fps: float = 12.0
+    scale: int = 4
+    loop: bool = True
+    pingpong: bool = False
+
+    @property
+    def resolved(self) -> bool:
+        return all(k.kind == "latent" and k.latent is not None for k in self.keyframes)
+
+    @property
+    def class_changes(self) -> bool:
+        return len({k.label for k in self.keyframes}) > 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "model_name": self.model_name, "latent_shape": list(self.latent_shape),
+            "keyframes": [k.to_dict() for k in self.keyframes], "frames": self.frames,
+            "slerp": self.slerp, "fps": self.fps, "scale": self.scale, "loop": self.loop,
+            "pingpong": self.pingpong,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PathSettings:
+        """Settings from stored JSON; ValueError saying what is wrong with it."""
+        if not isinstance(data, dict):
+            raise ValueError("the stored path settings are not a JSON object")
+        missing = [k for k in ("model", "latent_shape", "keyframes", "frames") if k not in data]
+        if missing:
+            raise ValueError(f"the stored path settings lack {', '.join(missing)}")
+        shape = data["latent_shape"]
+        if not isinstance(shape, list) or not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+            raise ValueError(f"latent_shape must be a list of positive integers, not {shape!r}")
+        size = math.prod(shape)
+        raw_keys = data["keyframes"]
+        if not isinstance(raw_keys, list) or len(raw_keys) < 2:
+            raise ValueError("a path needs at least two keyframes")
+        keyframes = []
+        for i, key in enumerate(raw_keys):
+            if not isinstance(key, dict) or not isinstance(key.get("latent"), list):
+                raise ValueError(f"keyframe {i} has no latent")
+            latent = key["latent"]
+            if len(latent) != size or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in latent):
+                raise ValueError(f"keyframe {i} must hold {size} finite numbers for latent shape {tuple(shape)}")
+            keyframes.append(Endpoint("latent", latent=tuple(float(v) for v in latent),
+                                      label=_parse_label(key.get("label"), i), note=str(key.get("note") or "")))
+        frames = data["frames"]
+        if not isinstance(frames, int) or not MIN_FRAMES <= frames <= MAX_FRAMES:
+            raise ValueError(f"frames must be a whole number from {MIN_FRAMES} to {MAX_FRAMES}, not {frames!r}")
+        fps = data.get("fps", 12.0)
+        scale = data.get("scale", 4)
+        if not isinstance(fps, (int, float)) or not 0 < fps <= 100:
+            raise ValueError(f"fps must be a number in (0, 100], not {fps!r}")
+        if not isinstance(scale, int) or not 1 <= scale <= 32:
+            raise ValueError(f"scale must be a whole number from 1 to 32, not {scale!r}")
+        return cls(model=str(data["model"]), model_name=str(data.get("model_name") or data["model"]),
+                   latent_shape=tuple(shape), keyframes=tuple(keyframes), frames=frames,
+                   slerp=bool(data.get("slerp", True)), fps=float(fps), scale=scale,
+                   loop=bool(data.get("loop", True)), pingpong=bool(data.get("pingpong", False)))
+
+
+def _parse_label(value: Any, i: int) -> Label:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"keyframe {i} has an invalid label {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"keyframe {i} has a negative class {value}")
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        return tuple(float(v) for v in value)
+    raise ValueError(f"keyframe {i} has an invalid label {value!r}: use a class index or a list of class weights")
+
+
+def float32_values(values: Any) -> tuple[float, ...]:
+    """Flattened values rounded to float32 and kept as Python floats (exact in JSON)."""
+    return tuple(np.asarray(values, dtype=np.float32).reshape(-1).tolist())
+
+
+# -- resolving endpoints (worker) --------------------------------------------------------------
+
+_dataset_lock = threading.Lock()
+_test_split: dict[str, Any] = {}
+_references: dict[tuple[str, tuple[int, ...]], tuple[Any, float]] = {}
+
+
+def _fit_images(images: Tensor, shape: Sequence[int]) -> Tensor:
+    """Images (n, C, H, W) in [0, 1] brought to shape (C', H', W'): channels averaged or repeated,
+    then resized with antialiasing."""
+    import torch.nn.functional as F
+
+    c, h, w = (int(s) for s in shape)
+    if images.shape[1] != c:
+        gray = images.mean(dim=1, keepdim=True)
+        images = gray if c == 1 else gray.expand(-1, c, -1, -1)
+    if tuple(images.shape[2:]) != (h, w):
+        images = F.interpolate(images, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    return images.clamp(0, 1)
+
+
+def read_picture(path: str | Path, shape: Sequence[int]) -> Tensor:
+    """One picture file as a (1, C, H, W) tensor in [0, 1] of the model's image shape."""
+    import torch
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from models.data import DataError
+
+    path = Path(path).expanduser()
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            mode = "L" if int(shape[0]) == 1 else "RGB"
+            array = np.asarray(im.convert(mode), dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist; choose another picture") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise DataError(f"cannot read {path} as a picture ({e}); choose a PNG or JPEG file") from None
+    x = torch.from_numpy(array.copy()).float().div_(255.0)
+    x = x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
+    return _fit_images(x, shape)
+
+
+def _test_dataset(data_dir: str | None):
+    from models.data import load_fashion_mnist, resolve_data_dir
+
+    key = str(resolve_data_dir(data_dir))
+    with _dataset_lock:
+        if key not in _test_split:
+            _test_split[key] = load_fashion_mnist(data_dir, split="test")
+        return _test_split[key]
+
+
+def dataset_item(index: int, shape: Sequence[int], data_dir: str | None = None) -> tuple[Tensor, int]:
+    """Item `index` of the Fashion-MNIST test split, fitted to `shape`, with its class."""
+    from models.data import DataError
+
+    data = _test_dataset(data_dir)
+    if not 0 <= index < len(data):
+        raise DataError(f"test item {index} does not exist: the test split has items 0 to {len(data) - 1}")
+    return _fit_images(data.tensor([index]), shape), int(data.labels[index])
+
+
+def resolve_endpoint(model: GenerativeModel, endpoint: Endpoint, data_dir: str | None = None) -> Endpoint:
+    """The endpoint as a latent (kind "latent"), keeping its label and a note of its origin."""
+    import torch
+
+    label = endpoint.label
+    if endpoint.kind == "latent":
+        if endpoint.latent is None or len(endpoint.latent) != model.latent_dim:
+            got = 0 if endpoint.latent is None else len(endpoint.latent)
+            raise ValueError(f"{endpoint.describe()} has {got} numbers but {model.name} needs "
+                             f"{model.latent_dim} (latent shape {tuple(model.latent_shape)})")
+        z = torch.tensor(endpoint.latent, dtype=torch.float32)
+        if model.kind == "gan" and endpoint.psi != 1.0:
+            z = z * endpoint.psi   # what GANModel.decode does with psi, so the frame looks the same
+        latent = float32_values(z)
+    elif endpoint.kind == "seed":
+        latent = float32_values(model.sample_latent(1, int(endpoint.seed or 0))[0])
+    elif endpoint.kind in ("image", "dataset"):
+        if not model.can_encode:
+            raise ValueError(f"{model.name} has no encoder: pick a seed, a bookmark or the current point")
+        if endpoint.kind == "image":
+            x = read_picture(endpoint.path or "", model.image_shape)
+        else:
+            x, true_class = dataset_item(int(endpoint.index or 0), model.image_shape, data_dir)
+            if label is None and model.is_conditional:
+                label = true_class
+        labels = _labels_tensor([label], model.num_classes) if model.is_conditional else None
+        with torch.inference_mode():
+            latent = float32_values(model.encode(x, labels)[0])
+    else:
+        raise ValueError(f"unknown endpoint kind {endpoint.kind!r} (known: {', '.join(ENDPOINT_KINDS)})")
+    if not model.is_conditional:
+        label = None
+    elif label is None:
+        label = 0
+    return Endpoint("latent", latent=latent, label=label, note=endpoint.describe())
+
+
+def resolve_settings(model: GenerativeModel, settings: PathSettings, data_dir: str | None = None,
+                     check: Check = _no_check) -> PathSettings:
+    """Settings whose keyframes are all latents (seeds drawn, pictures encoded)."""
+    if len(settings.keyframes) < 2:
+        raise ValueError("a path needs two endpoints")
+    keyframes = []
+    for endpoint in settings.keyframes:
+        check()
+        keyframes.append(resolve_endpoint(model, endpoint, data_dir))
+    return replace(settings, model_name=model.name, latent_shape=tuple(model.latent_shape),
+                   keyframes=tuple(keyframes))
+
+
+# -- the path ----------------------------------------------------------------------------------
+
+def _labels_tensor(labels: Sequence[Label], num_classes: int) -> Tensor:
+    """Keyframe labels as one LongTensor of classes, or (n, K) class weights when any is a blend."""
+    import torch
+
+    if all(not isinstance(label, tuple) for label in labels):
+        return torch.tensor([int(label or 0) for label in labels], dtype=torch.long)
+    rows = []
+    for label in labels:
+        if isinstance(label, tuple):
+            if len(label) != num_classes:
+                raise ValueError(f"class weights need {num_classes} numbers, got {len(label)}")
+            rows.append(torch.tensor(label, dtype=torch.float32))
+        else:
+            rows.append(torch.nn.functional.one_hot(torch.tensor(int(label or 0)), num_classes).float())
+    return torch.stack(rows)
+
+
+def path_latents(settings: PathSettings) -> Tensor:
+    """(frames, *latent_shape) float32: the lerp or slerp path through the keyframes."""
+    import torch
+
+    from models.latent import path
+
+    if not settings.resolved:
+        raise ValueError("resolve the path's endpoints first")
+    keys = [torch.tensor(k.latent, dtype=torch.float32).reshape(settings.latent_shape) for k in settings.keyframes]
+    return path(keys, settings.frames, spherical=settings.slerp)
+
+
+def path_labels(settings: PathSettings, num_classes: int) -> Tensor | None:
+    """Per-frame labels: None for unconditional models; one class for all frames when the class
+    never changes; otherwise class weights moving linearly between the keyframes' classes, in step
+    with the latent (so a frame halfway between keyframes is a 50/50 class blend)."""
+    import torch
+
+    from models.latent import path
+
+    if num_classes <= 0:
+        return None
+    labels = [k.label for k in settings.keyframes]
+    if len(set(labels)) == 1 and not isinstance(labels[0], tuple):
+        return torch.full((settings.frames,), int(labels[0] or 0), dtype=torch.long)
+    weights = _labels_tensor(labels, num_classes)
+    if weights.dtype == torch.long:
+        weights = torch.nn.functional.one_hot(weights, num_classes).float()
+    return path(list(weights), settings.frames, spherical=False)
+
+
+@dataclass(frozen=True)
+class FramesChunk:
+    """A streamed part of a path: frames[start:start + len(images)] of `total`."""
+
+    start: int
+    images: np.ndarray       # uint8 (n, H, W, C)
+    total: int
+
+
+def decode_path(model: GenerativeModel, settings: PathSettings, check: Check = _no_check,
+                report: Report = _no_report, chunk: int = DECODE_CHUNK) -> tuple[Tensor, np.ndarray]:
+    """Decode every frame of a resolved path, a chunk at a time (check and report between chunks).
+
+    Returns the images as float (frames, C, H, W) in [0, 1] on the CPU, and as uint8 (frames, H, W, C).
+    """
+    import torch
+
+    latents = path_latents(settings)
+    labels = path_labels(settings, model.num_classes if model.is_conditional else 0)
+    total = settings.frames
+    out: list[Tensor] = []
+    with torch.inference_mode():
+        for start in range(0, total, chunk):
+            check()
+            stop = min(start + chunk, total)
+            images = model.decode(latents[start:stop], None if labels is None else labels[start:stop])
+            images = images.float().clamp(0, 1).cpu()
+            out.append(images)
+            report(stop, total, FramesChunk(start, to_uint8(images), total), "decoding frames")
+    images = torch.cat(out)
+    return images, to_uint8(images)
+
+
+# -- what happens along the path ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PathAnalysis:
+    """Per-frame classifier prediction and distance to the nearest training image."""
+
+    classes: np.ndarray | None = None        # int (frames,)
+    confidence: np.ndarray | None = None     # float (frames,), probability of the predicted class
+    class_names: tuple[str, ...] = ()
+    distances: np.ndarray | None = None      # float (frames,), RMS pixel distance in [0, 1]
+    typical_distance: float | None = None    # the calibration quantile for real images
+    warnings: tuple[int, ...] = ()           # frames where the path jumps away from the data
+    notes: tuple[str, ...] = ()              # why a part was skipped
+
+
+def default_classifier() -> str | None:
+    """The bundled classifier's name, or None when it is not installed."""
+    import resources
+
+    return DEFAULT_CLASSIFIER if DEFAULT_CLASSIFIER in resources.bundled_checkpoints() else None
+
+
+def classify_frames(classifier: ClassifierModel, images: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, its probability) per image."""
+    x = _fit_images(images, classifier.image_shape)
+    probs = classifier.predict(x).float().cpu()
+    confidence, classes = probs.max(dim=1)
+    return classes.numpy().astype(np.int64), confidence.numpy().astype(np.float64)
+
+
+def reference_set(shape: Sequence[int], data_dir: str | None = None) -> tuple[Tensor, float]:
+    """A fixed subsample of Fashion-MNIST train fitted to `shape`, flattened (N, D), and the
+    CALIBRATION_QUANTILE of the nearest-reference distance of other, real training images: the
+    distance beyond which a frame looks unlike the training data. Cached per data folder and shape."""
+    import torch
+
+    from models.data import load_fashion_mnist, resolve_data_dir
+
+    key = (str(resolve_data_dir(data_dir)), tuple(int(s) for s in shape))
+    with _dataset_lock:
+        if key not in _references:
+            data = load_fashion_mnist(data_dir, split="train")
+            n_ref = min(REFERENCE_SIZE, max(1, len(data) - CALIBRATION_SIZE))
+            order = np.random.default_rng(0).permutation(len(data))
+            refs = _fit_images(data.tensor(order[:n_ref]), shape).reshape(n_ref, -1)
+            held = order[n_ref:n_ref + CALIBRATION_SIZE]
+            if len(held):
+                calib = _rms_nearest(_fit_images(data.tensor(held), shape).reshape(len(held), -1), refs)
+                typical = float(torch.quantile(calib, CALIBRATION_QUANTILE))
+            else:
+                typical = float("nan")
+            _references[key] = (refs, typical)
+        return _references[key]
+
+
+def _rms_nearest(x: Tensor, refs: Tensor) -> Tensor:
+    import torch
+
+    d = torch.cdist(x.double(), refs.double()).min(dim=1).values
+    return (d / math.sqrt(x.shape[1])).float()
+
+
+def nearest_distances(images: Tensor, refs: Tensor) -> np.ndarray:
+    """Root-mean-square pixel distance from each image to its nearest reference image."""
+    x = images.float().reshape(len(images), -1)
+    return _rms_nearest(x, refs).numpy().astype(np.float64)
+
+
+def jump_frames(distances: np.ndarray, typical: float | None) -> tuple[int, ...]:
+    """Frames where the path leaves the data: it crosses above the typical distance of real
+    images, or the distance rises in one step by more than a quarter of that distance (and far
+    more than the path's usual step)."""
+    d = np.asarray(distances, dtype=np.float64)
+    if len(d) < 2 or typical is None or not math.isfinite(typical):
+        return ()
+    steps = np.diff(d)
+    usual = float(np.median(np.abs(steps))) if len(steps) else 0.0
+    marks = []
+    for i in range(len(d)):
+        crossed = d[i] > typical and (i == 0 or d[i - 1] <= typical)
+        jumped = i > 0 and steps[i - 1] > max(0.25 * typical, 4.0 * usual)
+        if crossed or jumped:
+            marks.append(i)
+    return tuple(marks)
+
+
+def analyse_path(images: Tensor, classifier: ClassifierModel | None, data_dir: str | None = None,
+                 check: Check = _no_check, classifier_note: str = "") -> PathAnalysis:
+    """Classifier predictions and nearest-training-image distances for decoded frames."""
+    from models.data import DataError
+
+    notes = [classifier_note] if classifier_note else []
+    classes = confidence = None
+    names: tuple[str, ...] = ()
+    if classifier is not None:
+        classes, confidence = classify_frames(classifier, images)
+        names = tuple(classifier.class_names) or tuple(str(i) for i in range(classifier.num_classes or 10))
+    check()
+    distances = None
+    typical = None
+    try:
+        refs, typical = reference_set(tuple(images.shape[1:]), data_dir)
+    except DataError as e:
+        notes.append(f"Distance to the training data skipped: {e}")
+    else:
+        check()
+        distances = nearest_distances(images, refs)
+    warnings = jump_frames(distances, typical) if distances is not None else ()
+    return PathAnalysis(classes, confidence, names, distances, typical, warnings, tuple(notes))
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PathResult:
+    settings: PathSettings          # resolved: every keyframe is a latent
+    frames: np.ndarray              # uint8 (frames, H, W, C)
+    analysis: PathAnalysis = field(default_factory=PathAnalysis)
+
+
+def _open_classifier(ctx: Any, source: str | None) -> tuple[Any, str]:
+    from models.checkpoint import CheckpointError
+
+    if not source:
+        return None, "No classifier is installed, so frames are not classified."
+    try:
+        model = ctx.model(source)
+    except CheckpointError as e:
+        return None, f"Classifier unavailable: {e}"
+    if getattr(model, "kind", "") != "classifier":
+        return None, f"{source} is not a classifier, so frames are not classified."
+    return model, ""
+
+
+def interpolation_job(settings: PathSettings, classifier: str | None = None, analyse: bool = True,
+                      data_dir: str | None = None) -> Callable[[Any], PathResult]:
+    """Resolve the endpoints, decode every frame (streamed as FramesChunk partials), then analyse."""
+
+    def job(ctx: Any) -> PathResult:
+        model = ctx.model(settings.model)
+        resolved = resolve_settings(model, settings, data_dir, ctx.check)
+        report = ctx.progress
+        images, frames = decode_path(model, resolved, ctx.check, report)
+        analysis = PathAnalysis()
+        if analyse:
+            report(settings.frames, settings.frames, None, "analysing frames")
+            clf, note = _open_classifier(ctx, classifier)
+            analysis = analyse_path(images, clf, data_dir, ctx.check, note)
+        return PathResult(resolved, frames, analysis)
+
+    return job
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: str
+    frames: int          # frames written (ping-pong included for a GIF)
+    kind: str            # "gif" or "png"
+
+
+def export_job(settings: PathSettings, out: str, kind: str = "gif", frames: np.ndarray | None = None,
+               overwrite: bool = False, columns: int | None = None) -> Callable[[Any], ExportResult]:
+    """Write the path as a GIF or a PNG filmstrip (rows of FILMSTRIP_COLUMNS frames unless
+    `columns` is given). Decodes the frames first unless `frames`
+    (uint8, matching settings.frames) are given. Progress per frame; cancelling removes the
+    temporary file and leaves no output."""
+
+    def job(ctx: Any) -> ExportResult:
+        return export_path(settings, out, kind, frames, overwrite, columns,
+                           model_fn=lambda: ctx.model(settings.model), check=ctx.check, report=ctx.progress)
+
+    return job
+
+
+def export_path(settings: PathSettings, out: str | Path, kind: str = "gif", frames: np.ndarray | None = None,
+                overwrite: bool = False, columns: int | None = None,
+                model_fn: Callable[[], GenerativeModel] | None = None,
+                check: Check = _no_check, report: Report = _no_report) -> ExportResult:
+    """Headless export, shared by the worker job, the command line and the bench."""
+    from explorer.export import frame_order, write_filmstrip, write_gif
+
+    if kind not in ("gif", "png"):
+        raise ValueError(f"unknown export kind {kind!r}: use 'gif' or 'png'")
+    written = len(frame_order(settings.frames, settings.pingpong)) if kind == "gif" else 1
+    offset = 0
+    if not settings.resolved or frames is None or len(frames) != settings.frames:
+        if model_fn is None:
+            raise ValueError("no frames and no model to decode them with")
+        model = model_fn()
+        settings = resolve_settings(model, settings, check=check)
+        offset = settings.frames
+        total = offset + written
+        _, frames = decode_path(model, settings, check,
+                                lambda d, t, p=None, m="": report(d, total, None, "decoding frames"))
+    total = offset + written
+
+    def progress(done: int, steps: int) -> None:
+        check()       # raising here removes the temporary file
+        report(offset + round(done * written / max(steps, 1)), total, None, "writing")
+
+    if kind == "gif":
+        path = write_gif(out, frames, fps=settings.fps, scale=settings.scale, loop=settings.loop,
+                         pingpong=settings.pingpong, settings=settings.to_dict(), overwrite=overwrite,
+                         progress=progress)
+        return ExportResult(str(path), written, "gif")
+    columns = columns or min(len(frames), FILMSTRIP_COLUMNS)
+    path = write_filmstrip(out, frames, scale=settings.scale, columns=columns, settings=settings.to_dict(),
+                           overwrite=overwrite, progress=progress)
+    return ExportResult(str(path), len(frames), "png")

@@ -1,0 +1,1224 @@
+"""The interpolation panel: a path between two latent points (through optional keyframes), shown
+as an animated preview, a filmstrip of every frame, and plots of what happens along the way (the
+classifier's verdict and the distance to the nearest training image); exported as a GIF or a PNG
+filmstrip that carries the path's settings, so dropping the file back restores the path.
+
+All model work (drawing seeds, encoding pictures, decoding frames, classifying, exporting) runs on
+the inference worker through the jobs in explorer/jobs/interpolation.py; this view only builds
+requests and shows the NumPy arrays that come back.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
+                               QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
+                               QStackedWidget, QStyle, QToolButton, QVBoxLayout, QWidget)
+
+from explorer.bookmarks import Bookmark
+from explorer.context import EMPTY_HINT, AppContext
+from explorer.export import ExportError, read_gif_settings
+from explorer.jobs.common import ModelInfo
+from explorer.jobs.interpolation import (MAX_FRAMES, MIN_FRAMES, Endpoint, ExportResult, FramesChunk, PathAnalysis,
+                                         PathResult, PathSettings, export_job, interpolation_job)
+from explorer.views.filmstrip import Filmstrip
+from explorer.views.image_view import ImageView
+from explorer.worker import Progress, Request, Result
+
+CHANNEL = "interpolate"
+EXPORT_CHANNEL = "interpolate-export"
+SETTINGS_GROUP = "interpolate"
+REBUILD_DELAY_MS = 250
+PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
+
+# (key, label) of the endpoint sources, in the order of the combo box
+SOURCES = (("current", "Current point"), ("seed", "Seed"), ("bookmark", "Bookmark"),
+           ("image", "Image file"), ("dataset", "Dataset item"), ("stored", "Stored latent"))
+SOURCE_TIPS = {
+    "current": "The point shown in the Latent tab, taken when you pick this (Take again refreshes it)",
+    "seed": "A sample of the prior N(0, I), reproducible from its seed",
+    "bookmark": "One of this model's bookmarks",
+    "image": "A picture, encoded to a latent (models with an encoder)",
+    "dataset": "An item of the Fashion-MNIST test split, encoded to a latent (models with an encoder)",
+    "stored": "A latent restored from a GIF or PNG",
+}
+DISTANCE_TIP = ("Distance to the nearest training image: the root-mean-square pixel difference (0 = "
+                "identical, 1 = black vs white) between each frame and the closest of 2000 Fashion-MNIST "
+                "training images. Measured in pixel space rather than in the classifier's features so it "
+                "means the same for every model and needs no classifier. The dashed line is the distance "
+                "that 95% of other, real training images stay under: frames above it look unlike the "
+                "data; red markers show where the path leaves it or jumps.")
+CLASS_TIP = ("The bundled classifier's predicted class for each frame (colour, named where it changes) "
+             "and its confidence, the probability of that class")
+
+PointSource = Callable[[], Any]   # returns an object with z (flat latent), label, psi; or None
+
+
+def _label_tuple(label: Any) -> int | tuple[float, ...] | None:
+    if label is None or isinstance(label, (int, np.integer)):
+        return None if label is None else int(label)
+    return tuple(float(v) for v in label)
+
+
+class EndpointEditor(QFrame):
+    """Chooses one keyframe: its source (current point, seed, bookmark, picture, dataset item or a
+    stored latent) and, for conditional models, its class."""
+
+    changed = Signal()
+    remove_requested = Signal()
+
+    def __init__(self, title: str, point_source: Callable[[], PointSource | None], removable: bool = False,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._point_source = point_source
+        self._point: Any = None
+        self._stored: Endpoint | None = None
+        self.info: ModelInfo | None = None
+
+        self.title = QLabel(f"<b>{title}</b>")
+        self.title.setMinimumWidth(18)
+        self.source_combo = QComboBox()
+        for key, text in SOURCES:
+            self.source_combo.addItem(text, key)
+            self.source_combo.setItemData(self.source_combo.count() - 1, SOURCE_TIPS[key], Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setToolTip("Where this keyframe's latent comes from")
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("The class at this keyframe (conditional models): between keyframes of "
+                                    "different classes the class embedding blends along the path")
+        self.remove_button = QToolButton()
+        self.remove_button.setText("✕")
+        self.remove_button.setToolTip("Remove this keyframe")
+        self.remove_button.setVisible(removable)
+        self.remove_button.clicked.connect(self.remove_requested)
+
+        self.pages = QStackedWidget()
+        # current point
+        self.take_button = QPushButton("Take again")
+        self.take_button.setToolTip("Take the Latent tab's point now")
+        self.point_label = QLabel()
+        self.point_label.setStyleSheet("color: palette(mid);")
+        self.pages.addWidget(_row(self.point_label, 1, self.take_button))
+        # seed
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setKeyboardTracking(False)
+        self.seed_box.setToolTip("Seed of the prior sample")
+        self.dice_button = QToolButton()
+        self.dice_button.setText("⚄")
+        self.dice_button.setToolTip("A random seed")
+        self.pages.addWidget(_row(QLabel("Seed"), 0, self.seed_box, 1, self.dice_button))
+        # bookmark
+        self.bookmark_combo = QComboBox()
+        self.bookmark_combo.setToolTip("This model's bookmarks (save them in the Latent tab)")
+        self.pages.addWidget(_row(self.bookmark_combo, 1))
+        # image
+        self.image_edit = QLineEdit()
+        self.image_edit.setPlaceholderText("Picture file…")
+        self.image_edit.setToolTip("A picture to encode; it is resized to the model's image size")
+        self.browse_button = QPushButton("Browse…")
+        self.pages.addWidget(_row(self.image_edit, 1, self.browse_button))
+        # dataset item
+        self.index_box = QSpinBox()
+        self.index_box.setRange(0, 9999)
+        self.index_box.setKeyboardTracking(False)
+        self.index_box.setToolTip("Index in the Fashion-MNIST test split (10,000 items)")
+        self.pages.addWidget(_row(QLabel("Test item"), 0, self.index_box, 1))
+        # stored latent
+        self.stored_label = QLabel()
+        self.stored_label.setStyleSheet("color: palette(mid);")
+        self.pages.addWidget(_row(self.stored_label, 1))
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.title)
+        top.addWidget(self.source_combo, 1)
+        top.addWidget(self.class_combo, 1)
+        top.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(3)
+        layout.addLayout(top)
+        layout.addWidget(self.pages)
+        self._set_stored_visible(False)
+
+        self.source_combo.currentIndexChanged.connect(self._source_changed)
+        self.class_combo.currentIndexChanged.connect(lambda _: self.changed.emit())
+        self.seed_box.valueChanged.connect(lambda _: self.changed.emit())
+        self.dice_button.clicked.connect(lambda: self.seed_box.setValue(random.randrange(0, 100_000)))
+        self.bookmark_combo.currentIndexChanged.connect(lambda _: self.changed.emit())
+        self.image_edit.editingFinished.connect(self.changed)
+        self.browse_button.clicked.connect(self._browse)
+        self.index_box.valueChanged.connect(lambda _: self.changed.emit())
+        self.take_button.clicked.connect(self.take_point)
+
+    # -- model --------------------------------------------------------------------------------
+    def set_model(self, info: ModelInfo | None, bookmarks: list[Bookmark]) -> None:
+        self.info = info
+        self._point = None
+        self._stored = None
+        with QSignalBlocker(self.class_combo):
+            self.class_combo.clear()
+            self.class_combo.addItem("From source", None)
+            self.class_combo.setItemData(0, "The bookmark's or current point's class, the dataset item's "
+                                            "own class, else the first class", Qt.ItemDataRole.ToolTipRole)
+            if info is not None:
+                for k, name in enumerate(info.class_names[:info.num_classes]):
+                    self.class_combo.addItem(name, k)
+        self.class_combo.setVisible(info is not None and info.is_conditional)
+        encodes = info is not None and info.can_encode
+        for key in ("image", "dataset"):
+            self._enable_source(key, encodes, "" if encodes else "This model has no encoder")
+        self._enable_source("current", self._point_source() is not None,
+                            "" if self._point_source() is not None else "No Latent tab to take a point from")
+        self.set_bookmarks(bookmarks)
+        self._set_stored_visible(False)
+        if self.source() in ("stored",) or not self._source_enabled(self.source()):
+            self.set_source("seed")
+
+    def set_bookmarks(self, bookmarks: list[Bookmark]) -> None:
+        current = self.bookmark_combo.currentText()
+        with QSignalBlocker(self.bookmark_combo):
+            self.bookmark_combo.clear()
+            for b in sorted(bookmarks, key=lambda b: b.created):
+                self.bookmark_combo.addItem(b.name, b)
+            if not bookmarks:
+                self.bookmark_combo.addItem("(no bookmarks for this model)", None)
+            index = self.bookmark_combo.findText(current)
+            self.bookmark_combo.setCurrentIndex(max(index, 0))
+
+    # -- source -------------------------------------------------------------------------------
+    def source(self) -> str:
+        return str(self.source_combo.currentData())
+
+    def set_source(self, key: str) -> None:
+        index = self.source_combo.findData(key)
+        if index >= 0:
+            self.source_combo.setCurrentIndex(index)
+
+    def set_seed(self, seed: int) -> None:
+        with QSignalBlocker(self.seed_box):
+            self.seed_box.setValue(int(seed))
+        if self.source() != "seed":
+            self.set_source("seed")
+        else:
+            self.changed.emit()
+
+    def set_stored(self, endpoint: Endpoint) -> None:
+        """Holds a fixed latent (restored from a file); its class comes with it."""
+        self._stored = endpoint
+        self._set_stored_visible(True)
+        self.stored_label.setText(f"{endpoint.describe()} (restored)")
+        self.stored_label.setToolTip(f"A latent of {len(endpoint.latent or ())} numbers restored from a file")
+        with QSignalBlocker(self.class_combo), QSignalBlocker(self.source_combo):
+            self.class_combo.setCurrentIndex(0)
+            self.source_combo.setCurrentIndex(self.source_combo.findData("stored"))
+        self.pages.setCurrentIndex(self.source_combo.currentIndex())
+
+    def take_point(self) -> None:
+        source = self._point_source()
+        self._point = source() if source is not None else None
+        if self._point is None:
+            self.point_label.setText("No point to take: open a model in the Latent tab")
+        else:
+            self.point_label.setText(f"Latent tab point ({len(np.asarray(self._point.z).reshape(-1))} numbers)")
+        self.changed.emit()
+
+    def _source_changed(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        if self.source() == "current":
+            self.take_point()
+            return
+        if self.source() != "stored":
+            self._set_stored_visible(False)
+        self.changed.emit()
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Picture to encode", self.image_edit.text(), PICTURE_FILTER)
+        if path:
+            self.image_edit.setText(path)
+            self.changed.emit()
+
+    def _enable_source(self, key: str, on: bool, why: str) -> None:
+        item = self.source_combo.model().item(self.source_combo.findData(key))
+        item.setEnabled(on)
+        item.setToolTip(SOURCE_TIPS[key] if on else f"{SOURCE_TIPS[key]} — {why}")
+
+    def _source_enabled(self, key: str) -> bool:
+        return self.source_combo.model().item(self.source_combo.findData(key)).isEnabled()
+
+    def _set_stored_visible(self, on: bool) -> None:
+        view = self.source_combo.view()
+        view.setRowHidden(self.source_combo.findData("stored"), not on)
+        if not on:
+            self._stored = None
+
+    # -- the keyframe -------------------------------------------------------------------------
+    def _chosen_class(self) -> int | None:
+        if self.info is None or not self.info.is_conditional:
+            return None
+        data = self.class_combo.currentData()
+        return None if data is None else int(data)
+
+    def endpoint(self) -> Endpoint | None:
+        """The keyframe as chosen, or None when it is incomplete (see `problem`)."""
+        cls = self._chosen_class()
+        key = self.source()
+        if key == "seed":
+            return Endpoint("seed", seed=self.seed_box.value(), label=cls)
+        if key == "dataset":
+            return Endpoint("dataset", index=self.index_box.value(), label=cls)
+        if key == "image":
+            text = self.image_edit.text().strip()
+            return Endpoint("image", path=text, label=cls) if text else None
+        if key == "bookmark":
+            b = self.bookmark_combo.currentData()
+            if not isinstance(b, Bookmark):
+                return None
+            return Endpoint("latent", latent=tuple(b.latent), note=f"bookmark '{b.name}'", psi=b.psi,
+                            label=cls if cls is not None else _label_tuple(b.label))
+        if key == "current":
+            if self._point is None:
+                return None
+            p = self._point
+            return Endpoint("latent", latent=tuple(float(v) for v in np.asarray(p.z).reshape(-1)),
+                            note="current point", psi=float(getattr(p, "psi", 1.0)),
+                            label=cls if cls is not None else _label_tuple(p.label))
+        if key == "stored" and self._stored is not None:
+            return dataclasses.replace(self._stored, label=cls) if cls is not None else self._stored
+        return None
+
+    def problem(self) -> str:
+        return {"image": "choose a picture", "bookmark": "choose a bookmark (this model has none yet)",
+                "current": "take the Latent tab's point"}.get(self.source(), "choose a source")
+
+
+def _row(*items: Any) -> QWidget:
+    """A widget holding a horizontal row: widgets, each optionally followed by its stretch factor."""
+    w = QWidget()
+    layout = QHBoxLayout(w)
+    layout.setContentsMargins(0, 0, 0, 0)
+    i = 0
+    while i < len(items):
+        widget = items[i]
+        stretch = items[i + 1] if i + 1 < len(items) and isinstance(items[i + 1], int) else 0
+        layout.addWidget(widget, stretch)
+        i += 2 if i + 1 < len(items) and isinstance(items[i + 1], int) else 1
+    return w
+
+
+def _class_colour(index: int, classes: int):
+    """Light, well-separated hues that read on the plots' dark background."""
+    return pg.intColor(index, hues=max(10, classes), sat=150, maxValue=255, minValue=255)
+
+
+class PathPlot(pg.GraphicsLayoutWidget):
+    """Per-frame classifier verdict (top) and distance to the nearest training image (bottom)."""
+
+    frame_picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setBackground("#1e1f22")
+        self.class_plot = self.addPlot(row=0, col=0)
+        self.dist_plot = self.addPlot(row=1, col=0)
+        self.class_plot.setLabel("left", "confidence")
+        self.class_plot.setYRange(0, 1.12, padding=0)
+        self.class_plot.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]])
+        self.dist_plot.setLabel("left", "distance")
+        self.dist_plot.setLabel("bottom", "frame")
+        self.dist_plot.setXLink(self.class_plot)
+        for plot in (self.class_plot, self.dist_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(42)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+        self.class_plot.hideAxis("bottom")
+        self.conf_curve = self.class_plot.plot(pen=pg.mkPen("#8e9099", width=1))
+        self.conf_points = pg.ScatterPlotItem(size=8, pen=None)
+        self.class_plot.addItem(self.conf_points)
+        self.dist_curve = self.dist_plot.plot(pen=pg.mkPen("#a8c7fa", width=2))
+        self.typical_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c4c7c5", style=Qt.PenStyle.DashLine),
+                                            label="95% of real images", labelOpts={"position": 0.12,
+                                                                                   "color": "#c4c7c5"})
+        self.dist_plot.addItem(self.typical_line)
+        self.warn_points = pg.ScatterPlotItem(symbol="t1", size=13, pen=pg.mkPen("#ffffff", width=0.5),
+                                              brush=pg.mkBrush("#ff5449"))
+        self.dist_plot.addItem(self.warn_points)
+        self.cursors = []
+        for plot in (self.class_plot, self.dist_plot):
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#f9ab00", width=1.5))
+            plot.addItem(line)
+            self.cursors.append(line)
+        self._texts: list[tuple[pg.PlotItem, pg.TextItem]] = []
+        self.frames = 0
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self.setMinimumHeight(200)
+
+    def clear_analysis(self, frames: int) -> None:
+        self.frames = frames
+        self.conf_curve.setData([], [])
+        self.conf_points.setData([], [])
+        self.dist_curve.setData([], [])
+        self.warn_points.setData([], [])
+        self.typical_line.hide()
+        for plot, item in self._texts:
+            plot.removeItem(item)
+        self._texts = []
+        if frames:
+            for plot in (self.class_plot, self.dist_plot):
+                plot.setXRange(0.5, frames + 0.5, padding=0)
+
+    def set_analysis(self, analysis: PathAnalysis, frames: int) -> None:
+        self.clear_analysis(frames)
+        x = np.arange(1, frames + 1, dtype=float)      # frames are numbered from 1 on screen
+        if analysis.classes is not None and analysis.confidence is not None:
+            self.conf_curve.setData(x, analysis.confidence)
+            brushes = [pg.mkBrush(_class_colour(int(c), len(analysis.class_names))) for c in analysis.classes]
+            self.conf_points.setData(x, analysis.confidence, brush=brushes)
+            previous = None
+            for i, c in enumerate(analysis.classes):
+                if c != previous:
+                    name = analysis.class_names[c] if c < len(analysis.class_names) else str(c)
+                    text = pg.TextItem(name, color=_class_colour(int(c), len(analysis.class_names)), anchor=(0, 1),
+                                       fill=pg.mkBrush(30, 31, 34, 200))
+                    text.setPos(i + 1, float(analysis.confidence[i]))
+                    self.class_plot.addItem(text)
+                    self._texts.append((self.class_plot, text))
+                    previous = c
+        else:
+            self._message(self.class_plot, "no classifier", 0.5)
+        if analysis.distances is not None:
+            self.dist_curve.setData(x, analysis.distances)
+            top = float(np.max(analysis.distances))
+            if analysis.typical_distance is not None and np.isfinite(analysis.typical_distance):
+                self.typical_line.setPos(analysis.typical_distance)
+                self.typical_line.show()
+                top = max(top, analysis.typical_distance)
+            if analysis.warnings:
+                idx = np.asarray(analysis.warnings)
+                self.warn_points.setData(idx.astype(float) + 1, analysis.distances[idx])
+            self.dist_plot.setYRange(0, top * 1.15 + 1e-6, padding=0)
+        else:
+            self._message(self.dist_plot, "training data not available", 0.5)
+
+    def _message(self, plot: pg.PlotItem, text: str, y: float) -> None:
+        item = pg.TextItem(text, color="#8e9099", anchor=(0.5, 0.5))
+        item.setPos((self.frames + 1) / 2 if self.frames else 0, y)
+        plot.addItem(item)
+        self._texts.append((plot, item))
+
+    def set_current(self, index: int) -> None:
+        for line in self.cursors:
+            line.setPos(index + 1)
+
+    def _clicked(self, event) -> None:
+        if not self.frames:
+            return
+        for plot in (self.class_plot, self.dist_plot):
+            vb = plot.getViewBox()
+            if vb.sceneBoundingRect().contains(event.scenePos()):
+                x = vb.mapSceneToView(event.scenePos()).x()
+                self.frame_picked.emit(int(min(max(round(x) - 1, 0), self.frames - 1)))
+                return
+
+
+class InterpolationPanel(QWidget):
+    """Interpolate between latent points. Construct with the app's AppContext."""
+
+    path_shown = Signal(object)         # the PathResult just put on screen
+    export_finished = Signal(object)    # the export's Result (written, cancelled or failed)
+    error_shown = Signal(str)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.info: ModelInfo | None = None
+        self.result: PathResult | None = None
+        self._point_source: PointSource | None = None
+        self._frames: list[np.ndarray | None] = []
+        self._request_id = 0
+        self._export_id = 0
+        self._cancelled_export = 0
+        self._pending_restore: PathSettings | None = None
+        self._dirty = False
+        self._current = 0
+        self._direction = 1
+        self.extras: list[EndpointEditor] = []
+        self._rebuild_timer = QTimer(self)
+        self._rebuild_timer.setSingleShot(True)
+        self._rebuild_timer.setInterval(REBUILD_DELAY_MS)
+        self._rebuild_timer.timeout.connect(self._rebuild_if_visible)
+        self._play_timer = QTimer(self)
+        self._play_timer.timeout.connect(self._advance)
+
+        self._build()
+        self._build_actions()
+        self._load_settings()
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+        context.worker.result_ready.connect(self._on_result)
+        context.worker.progress_changed.connect(self._on_progress)
+        context.model_opened.connect(self.set_model)
+        context.model_failed.connect(self._on_model_failed)
+        context.bookmarks.changed.connect(self._bookmarks_changed)
+        if context.current is not None:
+            self.set_model(context.current)
+        else:
+            self._show_empty()
+
+    # -- construction -------------------------------------------------------------------------
+    def _build(self) -> None:
+        point = lambda: self._point_source  # noqa: E731 - the editors ask late: it may be set after them
+        self.editor_a = EndpointEditor("A", point)
+        self.editor_b = EndpointEditor("B", point)
+        self.extras_box = QWidget()
+        self.extras_layout = QVBoxLayout(self.extras_box)
+        self.extras_layout.setContentsMargins(0, 0, 0, 0)
+        self.extras_layout.setSpacing(4)
+        self.add_key_button = QPushButton("Add keyframe")
+        self.add_key_button.setToolTip("A keyframe between the last one and B: the path goes through it")
+        self.swap_button = QPushButton("Swap A ↔ B")
+        self.swap_button.setToolTip("Reverse the path")
+        ends = QGroupBox("Endpoints")
+        el = QVBoxLayout(ends)
+        el.setSpacing(4)
+        self.ends_layout = el
+        el.addWidget(self.editor_a)
+        el.addWidget(self.extras_box)
+        el.addWidget(self.editor_b)
+        el.addWidget(_row(self.add_key_button, 1, self.swap_button, 1))
+
+        self.frames_box = QSpinBox()
+        self.frames_box.setRange(MIN_FRAMES, MAX_FRAMES)
+        self.frames_box.setValue(32)
+        self.frames_box.setKeyboardTracking(False)
+        self.frames_box.setToolTip("Frames in the path, both ends included")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Spherical (slerp)", True)
+        self.mode_combo.addItem("Linear (lerp)", False)
+        self.mode_combo.setToolTip("Slerp follows the sphere where Gaussian latents live (falling back to a "
+                                   "straight line when the points are nearly parallel); lerp's middle "
+                                   "frames have shorter latents than any sample, so they look washed out")
+        self.analyse_check = QCheckBox("Classify frames and measure distance to the data")
+        self.analyse_check.setChecked(True)
+        self.analyse_check.setToolTip("Run the classifier on every frame and find each frame's nearest "
+                                      "training image (plots under the filmstrip)")
+        self.build_button = QPushButton("Update path")
+        self.build_button.setToolTip("Decode the path now (Ctrl+Return); it also updates by itself after each change")
+        self.path_progress = QProgressBar()
+        self.path_progress.setVisible(False)
+        path_group = QGroupBox("Path")
+        pf = QFormLayout(path_group)
+        pf.addRow("Frames", self.frames_box)
+        pf.addRow("Interpolation", self.mode_combo)
+        pf.addRow(self.analyse_check)
+        pf.addRow(self.build_button)
+        pf.addRow(self.path_progress)
+
+        self.scale_box = QSpinBox()
+        self.scale_box.setRange(1, 16)
+        self.scale_box.setValue(4)
+        self.scale_box.setSuffix(" ×")
+        self.scale_box.setToolTip("Enlarge each frame by this factor (nearest neighbour: crisp pixels)")
+        self.loop_check = QCheckBox("Loop forever")
+        self.loop_check.setChecked(True)
+        self.loop_check.setToolTip("Unticked, the GIF plays once and stops on the last frame")
+        self.export_gif_button = QPushButton("Export GIF…")
+        self.export_gif_button.setToolTip("Save the path as an animated GIF (Ctrl+E); it uses the preview's "
+                                          "speed and ping-pong, and remembers the path: drop it on the "
+                                          "window to restore it")
+        self.export_png_button = QPushButton("Export filmstrip…")
+        self.export_png_button.setToolTip("Save every frame side by side as one PNG (Ctrl+Shift+E)")
+        self.export_progress = QProgressBar()
+        self.cancel_export_button = QPushButton("Cancel")
+        self.cancel_export_button.setToolTip("Stop the export (Esc); nothing is written")
+        self.export_row = _row(self.export_progress, 1, self.cancel_export_button)
+        self.export_row.setVisible(False)
+        self.export_note = QLabel()
+        self.export_note.setWordWrap(True)
+        self.export_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        export_group = QGroupBox("Export")
+        xf = QFormLayout(export_group)
+        xf.addRow("Upscale", self.scale_box)
+        xf.addRow(self.loop_check)
+        xf.addRow(_row(self.export_gif_button, 1, self.export_png_button, 1))
+        xf.addRow(self.export_row)
+        xf.addRow(self.export_note)
+
+        controls = QWidget()
+        cl = QVBoxLayout(controls)
+        cl.setContentsMargins(0, 0, 6, 0)
+        cl.addWidget(ends)
+        cl.addWidget(path_group)
+        cl.addWidget(export_group)
+        cl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(340)
+        scroll.setMaximumWidth(470)
+        self.controls = controls
+
+        # preview and playback
+        self.preview = ImageView(minimum=200)
+        self.play_button = QToolButton()
+        self.play_button.setToolTip("Play or pause the preview (Space)")
+        self.frame_slider = QSlider(Qt.Orientation.Horizontal)
+        self.frame_slider.setRange(0, 0)
+        self.frame_slider.setToolTip("Frame shown (Left / Right step, Home / End jump to the ends, Space plays)")
+        self.frame_label = QLabel()
+        self.frame_label.setMinimumWidth(150)
+        self.fps_box = QDoubleSpinBox()
+        self.fps_box.setRange(1.0, 50.0)
+        self.fps_box.setDecimals(1)
+        self.fps_box.setValue(12.0)
+        self.fps_box.setSuffix(" fps")
+        self.fps_box.setToolTip("Preview and GIF speed in frames per second (a GIF stores whole hundredths "
+                                "of a second per frame)")
+        self.pingpong_check = QCheckBox("Ping-pong")
+        self.pingpong_check.setToolTip("Play forward then backward (preview and GIF)")
+        bar = _row(self.play_button, 0, self.frame_slider, 1, self.frame_label, 0, self.fps_box, 0,
+                   self.pingpong_check, 0)
+        preview_box = QWidget()
+        pl = QVBoxLayout(preview_box)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.preview, 1)
+        pl.addWidget(bar)
+
+        self.filmstrip = Filmstrip()
+        self.plot = PathPlot()
+        self.plot.class_plot.vb.setToolTip(CLASS_TIP)
+        self.plot.setToolTip(DISTANCE_TIP)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: palette(mid);")
+        self.notes.setVisible(False)
+        plot_box = QWidget()
+        plb = QVBoxLayout(plot_box)
+        plb.setContentsMargins(0, 0, 0, 0)
+        plb.addWidget(self.filmstrip)
+        plb.addWidget(self.plot, 1)
+        plb.addWidget(self.notes)
+
+        self.view_split = QSplitter(Qt.Orientation.Vertical)
+        self.view_split.addWidget(preview_box)
+        self.view_split.addWidget(plot_box)
+        self.view_split.setStretchFactor(0, 3)
+        self.view_split.setStretchFactor(1, 2)
+        self.view_split.setChildrenCollapsible(False)
+        self.view_split.setSizes([400, 400])
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.view_split)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setChildrenCollapsible(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(split)
+
+        for editor in (self.editor_a, self.editor_b):
+            editor.changed.connect(self._schedule_build)
+        self.add_key_button.clicked.connect(lambda: self.add_keyframe())
+        self.swap_button.clicked.connect(self.swap_endpoints)
+        self.frames_box.valueChanged.connect(self._schedule_build)
+        self.mode_combo.currentIndexChanged.connect(self._schedule_build)
+        self.analyse_check.toggled.connect(self._schedule_build)
+        self.build_button.clicked.connect(self.build_path)
+        self.export_gif_button.clicked.connect(lambda: self.export_gif())
+        self.export_png_button.clicked.connect(lambda: self.export_filmstrip())
+        self.cancel_export_button.clicked.connect(self.cancel_export)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.frame_slider.valueChanged.connect(self.show_frame)
+        self.fps_box.valueChanged.connect(self._fps_changed)
+        self.filmstrip.frame_clicked.connect(self._frame_picked)
+        self.plot.frame_picked.connect(self._frame_picked)
+        for w in (self.scale_box, self.loop_check, self.pingpong_check, self.fps_box, self.frames_box,
+                  self.mode_combo, self.analyse_check):
+            signal = getattr(w, "valueChanged", None) or getattr(w, "toggled", None) or w.currentIndexChanged
+            signal.connect(lambda *_: self._save_settings())
+        self._update_play_button()
+
+    def _build_actions(self) -> None:
+        def action(text: str, shortcut: str | None, slot, tip: str) -> QAction:
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.export_gif_action = action("Export interpolation as GIF…", "Ctrl+E", lambda: self.export_gif(),
+                                        "Save the path as an animated GIF")
+        self.export_png_action = action("Export interpolation filmstrip…", "Ctrl+Shift+E",
+                                        lambda: self.export_filmstrip(), "Save every frame of the path as one PNG")
+        self.build_action = action("Update path", "Ctrl+Return", self.build_path, "Decode the path now")
+        # Space and the arrow keys are handled in keyPressEvent, not as shortcuts: a focused
+        # button, check box or text field keeps its own use of them.
+        self.play_action = action("Play / pause preview", None, self.toggle_play,
+                                  "Play or pause the preview (Space)")
+        self.cancel_action = action("Cancel export", "Esc", self.cancel_export, "Stop the running export")
+
+    def file_actions(self) -> list[QAction]:
+        """Actions for the window's File menu (their shortcuts work while this panel has focus)."""
+        return [self.export_gif_action, self.export_png_action]
+
+    def view_actions(self) -> list[QAction]:
+        return [self.play_action, self.build_action]
+
+    def set_point_source(self, source: PointSource | None) -> None:
+        """Where "Current point" comes from: a callable returning an object with `z` (flat latent),
+        `label` and `psi` (e.g. LatentPanel.point), or None when there is no point."""
+        self._point_source = source
+        for editor in self.editors():
+            editor._enable_source("current", source is not None,
+                                  "" if source is not None else "No Latent tab to take a point from")
+
+    # -- settings -----------------------------------------------------------------------------
+    def _key(self, name: str) -> str:
+        return f"{SETTINGS_GROUP}/{name}"
+
+    def _load_settings(self) -> None:
+        s = self.context.settings
+        widgets = [self.frames_box, self.mode_combo, self.analyse_check, self.scale_box, self.loop_check,
+                   self.fps_box, self.pingpong_check]
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.frames_box.setValue(int(s.value(self._key("frames"), 32, type=int)))
+        self.mode_combo.setCurrentIndex(0 if s.value(self._key("slerp"), True, type=bool) else 1)
+        self.analyse_check.setChecked(s.value(self._key("analyse"), True, type=bool))
+        self.scale_box.setValue(int(s.value(self._key("scale"), 4, type=int)))
+        self.loop_check.setChecked(s.value(self._key("loop"), True, type=bool))
+        self.fps_box.setValue(float(s.value(self._key("fps"), 12.0, type=float)))
+        self.pingpong_check.setChecked(s.value(self._key("pingpong"), False, type=bool))
+        del blockers
+
+    def _save_settings(self) -> None:
+        s = self.context.settings
+        s.setValue(self._key("frames"), self.frames_box.value())
+        s.setValue(self._key("slerp"), bool(self.mode_combo.currentData()))
+        s.setValue(self._key("analyse"), self.analyse_check.isChecked())
+        s.setValue(self._key("scale"), self.scale_box.value())
+        s.setValue(self._key("loop"), self.loop_check.isChecked())
+        s.setValue(self._key("fps"), self.fps_box.value())
+        s.setValue(self._key("pingpong"), self.pingpong_check.isChecked())
+
+    # -- model --------------------------------------------------------------------------------
+    def editors(self) -> list[EndpointEditor]:
+        return [self.editor_a, *self.extras, self.editor_b]
+
+    def set_model(self, info: ModelInfo) -> None:
+        """Follows the opened model: endpoints reset to two seeds (unless a restore waits for it)."""
+        self.info = info
+        self.result = None
+        self.context.worker.cancel(CHANNEL)
+        for editor in list(self.extras):
+            self._remove_editor(editor, rebuild=False)
+        bookmarks = self.context.bookmarks.for_model(info.name)
+        for editor in self.editors():
+            with QSignalBlocker(editor):
+                editor.set_model(info, bookmarks)
+        self.controls.setEnabled(True)
+        self.preview.clear_message()
+        self._clear_path(self.frames_box.value())
+        pending = self._pending_restore
+        if pending is not None and self.context.resolve_source(pending.model) == info.source:
+            self._pending_restore = None
+            self._apply_restore(pending)
+            return
+        with QSignalBlocker(self.editor_a), QSignalBlocker(self.editor_b):
+            self.editor_a.set_seed(0)
+            self.editor_b.set_seed(1)
+        self._schedule_build()
+
+    def _show_empty(self) -> None:
+        self.info = None
+        self.controls.setEnabled(False)
+        self.preview.show_message(EMPTY_HINT)
+
+    def _on_model_failed(self, message: str) -> None:
+        if self._pending_restore is not None:
+            self._pending_restore = None
+            self._show_error(f"Could not open the GIF's model: {message}")
+
+    def _bookmarks_changed(self) -> None:
+        if self.info is None:
+            return
+        bookmarks = self.context.bookmarks.for_model(self.info.name)
+        for editor in self.editors():
+            editor.set_bookmarks(bookmarks)
+
+    # -- keyframes ----------------------------------------------------------------------------
+    def add_keyframe(self, endpoint: Endpoint | None = None, rebuild: bool = True) -> EndpointEditor:
+        """Adds a keyframe before B (a seed unless `endpoint`, a stored latent, is given)."""
+        editor = EndpointEditor(str(len(self.extras) + 1), lambda: self._point_source, removable=True)
+        editor.set_model(self.info, self.context.bookmarks.for_model(self.info.name) if self.info else [])
+        if endpoint is not None:
+            editor.set_stored(endpoint)
+        else:
+            editor.set_seed(random.randrange(0, 100_000))
+        editor.changed.connect(self._schedule_build)
+        editor.remove_requested.connect(lambda: self._remove_editor(editor))
+        self.extras.append(editor)
+        self.extras_layout.addWidget(editor)
+        if rebuild:
+            self._schedule_build()
+        return editor
+
+    def _remove_editor(self, editor: EndpointEditor, rebuild: bool = True) -> None:
+        self.extras.remove(editor)
+        editor.setParent(None)
+        editor.deleteLater()
+        for i, e in enumerate(self.extras, 1):
+            e.title.setText(f"<b>{i}</b>")
+        if rebuild:
+            self._schedule_build()
+
+    def swap_endpoints(self) -> None:
+        """Reverses the path: A and B trade places (with their sources and classes), and the
+        keyframes between them run the other way."""
+        layout = self.ends_layout
+        for w in (self.editor_a, self.extras_box, self.editor_b):
+            layout.removeWidget(w)
+        self.editor_a, self.editor_b = self.editor_b, self.editor_a
+        for i, w in enumerate((self.editor_a, self.extras_box, self.editor_b)):
+            layout.insertWidget(i, w)
+        self.editor_a.title.setText("<b>A</b>")
+        self.editor_b.title.setText("<b>B</b>")
+        self.extras.reverse()
+        for i, editor in enumerate(self.extras, 1):
+            self.extras_layout.removeWidget(editor)
+            self.extras_layout.addWidget(editor)
+            editor.title.setText(f"<b>{i}</b>")
+        self._schedule_build()
+
+    # -- the path -----------------------------------------------------------------------------
+    def path_settings(self) -> PathSettings | None:
+        """The path as chosen in the controls (endpoints not yet resolved), or None if incomplete."""
+        if self.info is None:
+            return None
+        keyframes = []
+        for name, editor in zip(["A", *(str(i) for i in range(1, len(self.extras) + 1)), "B"], self.editors()):
+            endpoint = editor.endpoint()
+            if endpoint is None:
+                self.preview.show_message(f"Keyframe {name}: {editor.problem()}")
+                return None
+            keyframes.append(endpoint)
+        return PathSettings(model=self.info.source, model_name=self.info.name,
+                            latent_shape=tuple(self.info.latent_shape), keyframes=tuple(keyframes),
+                            frames=self.frames_box.value(), slerp=bool(self.mode_combo.currentData()),
+                            fps=self.fps_box.value(), scale=self.scale_box.value(),
+                            loop=self.loop_check.isChecked(), pingpong=self.pingpong_check.isChecked())
+
+    def _schedule_build(self) -> None:
+        self._dirty = True
+        self._rebuild_timer.start()
+
+    def _rebuild_if_visible(self) -> None:
+        if self.isVisible():
+            self.build_path()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._dirty and self.info is not None:
+            self._rebuild_timer.start()
+
+    def build_path(self) -> int:
+        """Submits the path to the worker now; returns the request id (0 if the path is incomplete)."""
+        self._rebuild_timer.stop()
+        settings = self.path_settings()
+        if settings is None:
+            return 0
+        self._dirty = False
+        self.preview.clear_message()
+        request = Request(CHANNEL, interpolation_job(settings, self.context.classifier_source,
+                                                     self.analyse_check.isChecked()),
+                          label="interpolation")
+        self._request_id = self.context.worker.submit(request)
+        self._clear_path(settings.frames)
+        self.path_progress.setRange(0, settings.frames)
+        self.path_progress.setValue(0)
+        self.path_progress.setFormat("Decoding %v / %m")
+        self.path_progress.setVisible(True)
+        return self._request_id
+
+    def _clear_path(self, frames: int) -> None:
+        self._frames = [None] * frames
+        self.filmstrip.set_count(frames)
+        self.filmstrip.set_tags({})
+        self.plot.clear_analysis(frames)
+        self.notes.setVisible(False)
+        with QSignalBlocker(self.frame_slider):
+            self.frame_slider.setRange(0, max(frames - 1, 0))
+        self._current = min(self._current, max(frames - 1, 0))
+        self._update_frame_label()
+
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.channel == CHANNEL and progress.request_id == self._request_id:
+            self.path_progress.setRange(0, progress.total)
+            self.path_progress.setValue(progress.done)
+            if progress.message:
+                self.path_progress.setFormat(f"{progress.message[:1].upper()}{progress.message[1:]} %v / %m")
+            chunk = progress.partial
+            if isinstance(chunk, FramesChunk):
+                self._put_frames(chunk.start, chunk.images)
+        elif progress.channel == EXPORT_CHANNEL and progress.request_id == self._export_id:
+            self.export_progress.setRange(0, progress.total)
+            self.export_progress.setValue(progress.done)
+            self.export_progress.setFormat(f"{progress.message or 'Exporting'} %p%")
+
+    def _put_frames(self, start: int, images: np.ndarray) -> None:
+        end = start + len(images)
+        if end > len(self._frames):
+            self._frames += [None] * (end - len(self._frames))
+        for i, image in enumerate(images, start):
+            self._frames[i] = image
+        self.filmstrip.set_frames(images, start)
+        if start <= self._current < end or self.preview.image() is None:
+            self.show_frame(self._current if start <= self._current < end else start)
+
+    def _on_result(self, result: Result) -> None:
+        if result.channel == CHANNEL:
+            self._on_path(result)
+        elif result.channel == EXPORT_CHANNEL:
+            self._on_export(result)
+
+    def _on_path(self, result: Result) -> None:
+        if result.request_id != self._request_id or result.cancelled:
+            return
+        self.path_progress.setVisible(False)
+        if not result.ok:
+            self._show_error(f"The path could not be made:\n{result.error}")
+            return
+        value: PathResult = result.value
+        self.result = value
+        self._put_frames(0, value.frames)
+        keys = len(value.settings.keyframes)
+        frames = value.settings.frames
+        if frames >= keys:
+            names = ["A", *(str(i) for i in range(1, keys - 1)), "B"]
+            self.filmstrip.set_tags({round(j * (frames - 1) / (keys - 1)): names[j] for j in range(keys)})
+        self.filmstrip.set_warnings(value.analysis.warnings)
+        if self.analyse_check.isChecked():
+            self.plot.set_analysis(value.analysis, frames)
+        notes = list(value.analysis.notes)
+        if value.analysis.warnings:
+            notes.insert(0, f"⚠ The path leaves the training data at frame"
+                            f"{'s' if len(value.analysis.warnings) > 1 else ''} "
+                            f"{', '.join(str(i + 1) for i in value.analysis.warnings)}.")
+        self.notes.setText("\n".join(notes))
+        self.notes.setVisible(bool(notes))
+        self.show_frame(self._current)
+        self.context.status.emit(f"Interpolated {frames} frames in {result.elapsed_s * 1000:.0f} ms on {result.device}")
+        if self.play_button.property("playing") is None:
+            self.play()
+        self.path_shown.emit(value)
+
+    def _show_error(self, message: str) -> None:
+        self.preview.show_message(message, error=True)
+        self.context.status.emit(message.replace("\n", " "))
+        self.error_shown.emit(message)
+
+    # -- playback -----------------------------------------------------------------------------
+    def show_frame(self, index: int) -> None:
+        if not self._frames:
+            return
+        index = int(min(max(index, 0), len(self._frames) - 1))
+        self._current = index
+        with QSignalBlocker(self.frame_slider):
+            self.frame_slider.setValue(index)
+        frame = self._frames[index]
+        if frame is not None:
+            self.preview.set_image(frame)
+        self.filmstrip.set_current(index)
+        self.plot.set_current(index)
+        self._update_frame_label()
+
+    @property
+    def current_frame(self) -> int:
+        return self._current
+
+    def frames(self) -> np.ndarray | None:
+        """The decoded frames, uint8 (n, H, W, C), once the whole path has arrived."""
+        if not self._frames or any(f is None for f in self._frames):
+            return None
+        return np.stack(self._frames)
+
+    def step(self, delta: int) -> None:
+        self.pause()
+        if self._frames:
+            self.show_frame((self._current + delta) % len(self._frames))
+
+    def _frame_picked(self, index: int) -> None:
+        self.pause()
+        self.show_frame(index)
+
+    def _update_frame_label(self) -> None:
+        n = len(self._frames)
+        text = f"Frame {self._current + 1} / {n}" if n else "No frames"
+        a = self.result.analysis if self.result is not None else None
+        if a is not None and a.classes is not None and self._current < len(a.classes):
+            c = int(a.classes[self._current])
+            name = a.class_names[c] if c < len(a.class_names) else str(c)
+            text += f" · {name} {a.confidence[self._current]:.0%}"
+        self.frame_label.setText(text)
+
+    def play(self) -> None:
+        self.play_button.setProperty("playing", True)
+        self._play_timer.start(round(1000 / self.fps_box.value()))
+        self._update_play_button()
+
+    def pause(self) -> None:
+        self.play_button.setProperty("playing", False)
+        self._play_timer.stop()
+        self._update_play_button()
+
+    def toggle_play(self) -> None:
+        self.pause() if self._play_timer.isActive() else self.play()
+
+    @property
+    def playing(self) -> bool:
+        return self._play_timer.isActive()
+
+    def _fps_changed(self, fps: float) -> None:
+        if self._play_timer.isActive():
+            self._play_timer.setInterval(round(1000 / fps))
+
+    def _advance(self) -> None:
+        n = len(self._frames)
+        if n < 2:
+            return
+        if self.pingpong_check.isChecked():
+            nxt = self._current + self._direction
+            if not 0 <= nxt < n:
+                self._direction = -self._direction
+                nxt = self._current + self._direction
+        else:
+            self._direction = 1
+            nxt = (self._current + 1) % n
+        self.show_frame(nxt)
+
+    def _update_play_button(self) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if self.playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    # -- export -------------------------------------------------------------------------------
+    def export_settings(self) -> PathSettings | None:
+        """The shown path with the current speed, upscale, loop and ping-pong choices."""
+        if self.result is None:
+            return None
+        return dataclasses.replace(self.result.settings, fps=self.fps_box.value(), scale=self.scale_box.value(),
+                                   loop=self.loop_check.isChecked(), pingpong=self.pingpong_check.isChecked())
+
+    def export_gif(self, path: str | None = None) -> int:
+        """Exports the shown path as a GIF (asking for a file when `path` is None); returns the request id."""
+        return self._export("gif", path)
+
+    def export_filmstrip(self, path: str | None = None) -> int:
+        return self._export("png", path)
+
+    def _export(self, kind: str, path: str | None) -> int:
+        settings = self.export_settings()
+        if settings is None or self.result is None:
+            self.export_note.setText("Make a path first: the export writes the frames of the last path made.")
+            return 0
+        frames = self.result.frames
+        if path is None:
+            path = self._ask_export_path(kind, settings)
+            if not path:
+                return 0
+        target = Path(path).expanduser()
+        if target.suffix.lower() != f".{kind}":
+            target = target.with_name(target.name + f".{kind}")
+        overwrite = False
+        if target.exists():
+            answer = QMessageBox.question(self, "Replace file?", f"{target.name} already exists in "
+                                          f"{target.parent}. Replace it?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                self.export_note.setText("Export not done: the file exists.")
+                return 0
+            overwrite = True
+        self.context.settings.setValue(self._key("export_dir"), str(target.parent))
+        request = Request(EXPORT_CHANNEL, export_job(settings, str(target), kind, frames, overwrite),
+                          label=f"export {target.name}")
+        self._export_id = self.context.worker.submit(request)
+        self.export_progress.setRange(0, 0)
+        self.export_row.setVisible(True)
+        self.export_note.setText(f"Writing {target.name}…")
+        self.export_gif_button.setEnabled(False)
+        self.export_png_button.setEnabled(False)
+        return self._export_id
+
+    def _ask_export_path(self, kind: str, settings: PathSettings) -> str:
+        folder = str(self.context.settings.value(self._key("export_dir"), str(Path.home())))
+        ends = [k.describe().replace("'", "").replace(" ", "-") for k in (settings.keyframes[0], settings.keyframes[-1])]
+        name = f"{settings.model_name}-{ends[0]}-to-{ends[1]}.{kind}"
+        title = "Export GIF" if kind == "gif" else "Export filmstrip"
+        filt = "GIF animation (*.gif)" if kind == "gif" else "PNG picture (*.png)"
+        # The overwrite question is asked by _export, for typed names too.
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / name), filt,
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        return path
+
+    def cancel_export(self) -> None:
+        """Stops the running export. The UI settles at once: an export still waiting in the worker's
+        queue is dropped without ever sending a result."""
+        if not self._export_id:
+            return
+        self.context.worker.cancel(EXPORT_CHANNEL)
+        self._cancelled_export = self._export_id
+        self._export_done("Export cancelled; nothing was written.")
+
+    @property
+    def exporting(self) -> bool:
+        return bool(self._export_id)
+
+    def _export_done(self, note: str) -> None:
+        self._export_id = 0
+        self.export_row.setVisible(False)
+        self.export_gif_button.setEnabled(True)
+        self.export_png_button.setEnabled(True)
+        self.export_note.setText(note)
+
+    def _on_export(self, result: Result) -> None:
+        if result.request_id not in (self._export_id, self._cancelled_export):
+            return
+        if result.request_id == self._cancelled_export:
+            self._cancelled_export = 0
+            if result.ok:   # it finished before the cancel reached it
+                self.export_note.setText(f"Wrote {result.value.path} (it was done before the cancel).")
+            self.export_finished.emit(result)
+            return
+        if result.cancelled:
+            self._export_done("Export cancelled; nothing was written.")
+        elif not result.ok:
+            self._export_done(f"Export failed: {result.error}")
+            self.context.status.emit(f"Export failed: {result.error}")
+        else:
+            value: ExportResult = result.value
+            self._export_done(f"Wrote {value.path} ({value.frames} frame{'s' if value.frames != 1 else ''}).")
+            self.context.status.emit(f"Wrote {value.path}")
+        self.export_finished.emit(result)
+
+    # -- restoring ----------------------------------------------------------------------------
+    def restore_from_gif(self, path: str | Path) -> bool:
+        """Restores the interpolation stored in a GIF (or filmstrip PNG) written by the export:
+        opens its model if another one is open, then rebuilds the same path. Returns False (and
+        shows why) when the file holds no usable path."""
+        try:
+            data = read_gif_settings(path)
+        except ExportError as e:
+            self._show_error(str(e))
+            return False
+        if data is None:
+            self._show_error(f"{Path(path).name} holds no interpolation settings: only GIFs and "
+                             f"filmstrips exported by Latent Explorer can be restored.")
+            return False
+        try:
+            settings = PathSettings.from_dict(data)
+        except ValueError as e:
+            self._show_error(f"{Path(path).name} has damaged interpolation settings: {e}")
+            return False
+        source = self.context.resolve_source(settings.model)
+        if not self.context.is_bundled(source) and not Path(source).exists():
+            # written on another machine: fall back to the bundled model of the same name
+            match = next((m for m in self.context.models if m.name == settings.model_name), None)
+            if match is not None:
+                source = match.source
+                settings = dataclasses.replace(settings, model=source)
+        if self.info is not None and self.info.source == source:
+            self._apply_restore(settings)
+        else:
+            self._pending_restore = settings
+            self.context.open_model(source)
+        self.context.status.emit(f"Restoring the interpolation from {Path(path).name}")
+        return True
+
+    def _apply_restore(self, settings: PathSettings) -> None:
+        if self.info is None or math.prod(settings.latent_shape) != self.info.latent_dim:
+            self._show_error(f"The stored path has latents of shape {settings.latent_shape} but "
+                             f"{self.info.name if self.info else 'no model'} needs {self.info.latent_shape if self.info else '?'}")
+            return
+        for editor in list(self.extras):
+            self._remove_editor(editor, rebuild=False)
+        keys = settings.keyframes
+        with QSignalBlocker(self.editor_a), QSignalBlocker(self.editor_b):
+            self.editor_a.set_stored(keys[0])
+            self.editor_b.set_stored(keys[-1])
+        for endpoint in keys[1:-1]:
+            self.add_keyframe(endpoint, rebuild=False)
+        widgets = [self.frames_box, self.mode_combo, self.fps_box, self.scale_box, self.loop_check,
+                   self.pingpong_check]
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.frames_box.setValue(settings.frames)
+        self.mode_combo.setCurrentIndex(0 if settings.slerp else 1)
+        self.fps_box.setValue(settings.fps)
+        self.scale_box.setValue(settings.scale)
+        self.loop_check.setChecked(settings.loop)
+        self.pingpong_check.setChecked(settings.pingpong)
+        del blockers
+        self._save_settings()
+        self._current = 0
+        self.build_path()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        key = event.key()
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            super().keyPressEvent(event)
+        elif key == Qt.Key.Key_Space:
+            self.toggle_play()
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_Left):
+            self.step(1 if key == Qt.Key.Key_Right else -1)
+        elif key in (Qt.Key.Key_Home, Qt.Key.Key_End):
+            self.pause()
+            self.show_frame(0 if key == Qt.Key.Key_Home else len(self._frames) - 1)
+        else:
+            super().keyPressEvent(event)
+
+    # -- drops --------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if _dropped_picture(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = _dropped_picture(event)
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.restore_from_gif(path)
+
+
+def _dropped_picture(event: QDragEnterEvent | QDropEvent) -> str | None:
+    """The local .gif / .png among the dropped URLs (other drops go on to the window)."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in (".gif", ".png"):
+            return url.toLocalFile()
+    return None
+

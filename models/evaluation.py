@@ -1,0 +1,320 @@
+"""Quality reports built from models/metrics.py.
+
+`evaluate` is the per-model quality report (classifier-FID against the test set with its floor,
+mode coverage, conditional accuracy with a guidance sweep for the DDPM, the VAE's KL per
+dimension and active units, the classifier's own accuracy). `model_metrics` and `compare` measure
+the latent space (path length, class changes along paths, confident share, coverage, KL and active
+units) for the side-by-side comparison of a VAE and a GAN.
+
+All results are plain JSON-ready dicts, and for a fixed seed the same inputs give the same
+figures: every random draw comes from a generator seeded from `seed`, and the DDPM is sampled
+with deterministic DDIM (eta 0).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from models import metrics as m
+from models.data import ImageDataset
+from models.generative import ClassifierModel, GenerativeModel
+
+DEFAULT_SAMPLES = 1000
+DEFAULT_COMPARE_SAMPLES = 500
+DEFAULT_DDIM_STEPS = 50
+DEFAULT_GUIDANCE_SCALES: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0)
+PATH_POINTS = 16
+GENERATOR_KINDS = ("vae", "gan", "ddpm")
+
+# Rows of the side-by-side table, in order; keys of `model_metrics` and of metrics.EXPLANATIONS.
+COMPARE_ROWS: tuple[str, ...] = (
+    "ppl_lerp", "ppl_slerp", "class_changes_per_length", "class_changes_per_path",
+    "confident_share", "coverage_min_share", "coverage_entropy", "kl_total", "active_units",
+)
+
+
+def _describe(model: GenerativeModel) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "kind": model.kind,
+        "architecture": model.metadata.get("architecture", ""),
+        "latent_shape": [int(s) for s in model.latent_shape],
+        "conditional": bool(model.is_conditional),
+    }
+
+
+def check_pairing(model: GenerativeModel, classifier: ClassifierModel) -> None:
+    """ValueError, saying what to do, when `classifier` cannot measure `model`."""
+    if getattr(classifier, "kind", "") != "classifier":
+        raise ValueError(f"{classifier.name} is a {classifier.kind}, not a classifier; pass the "
+                         f"classifier checkpoint with --classifier")
+    if model.kind not in GENERATOR_KINDS:
+        raise ValueError(f"{model.name} is a {model.kind}; only generators (VAE, GAN, DDPM) can be measured")
+    if tuple(model.image_shape) != tuple(classifier.image_shape):
+        raise ValueError(f"{model.name} makes {tuple(model.image_shape)} images but the classifier reads "
+                         f"{tuple(classifier.image_shape)}; use a classifier trained on the same images")
+
+
+def _labels_match(model: GenerativeModel, classifier: ClassifierModel) -> bool:
+    return model.is_conditional and model.num_classes == classifier.num_classes
+
+
+def _check_counts(n: int, batch_size: int, ddim_steps: int) -> None:
+    if n < 2:
+        raise ValueError(f"need at least 2 samples, got {n}")
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if ddim_steps < 1:
+        raise ValueError(f"DDIM steps must be at least 1, got {ddim_steps}")
+
+
+# -- issue 3: the quality report -------------------------------------------------------------------
+
+def _guidance_plan(model: GenerativeModel, scales: Sequence[float]) -> tuple[list[float | None], float | None]:
+    """The guidance scales to sample at, and the one the headline figures use."""
+    if model.kind != "ddpm" or not model.is_conditional:
+        return [None], None
+    default = float(getattr(model, "default_guidance", 0.0))
+    plan = [float(g) for g in dict.fromkeys(scales)]
+    if any(g < 0 for g in plan):
+        raise ValueError(f"guidance scales must be >= 0, got {plan}")
+    if default not in plan:
+        plan.append(default)
+    return plan, default
+
+
+def evaluate(model: GenerativeModel, classifier: ClassifierModel, data: ImageDataset, n: int = DEFAULT_SAMPLES,
+             seed: int = 0, *, train: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+             guidance_scales: Sequence[float] = DEFAULT_GUIDANCE_SCALES, batch_size: int = m.DEFAULT_BATCH_SIZE,
+             progress: m.ProgressFn | None = None, check: m.CheckFn | None = None) -> dict[str, Any]:
+    """The quality report of a generator, measured with `classifier` against the test set `data`.
+
+    n samples are drawn from latents seeded by `seed` (conditional models: every class equally
+    often). `train`, when given, supplies n real images for the FID floor. A conditional DDPM is
+    sampled at every scale in `guidance_scales` (plus its default, which the headline figures use)."""
+    check_pairing(model, classifier)
+    _check_counts(n, batch_size, ddim_steps)
+    if len(data) < 2:
+        raise ValueError(f"the test set has {len(data)} images; it needs at least 2")
+    if tuple(data.image_shape) != tuple(classifier.image_shape):
+        raise ValueError(f"the test images are {data.image_shape} but the classifier reads "
+                         f"{tuple(classifier.image_shape)}")
+    plan, headline = _guidance_plan(model, guidance_scales)
+    floor_n = min(n, len(train)) if train is not None else 0
+    is_vae = model.kind == "vae" and hasattr(model, "posterior")
+    vae_ok = is_vae and (not model.is_conditional or data.has_labels)
+    total = (len(data) + floor_n + (len(data) if vae_ok else 0)
+             + len(plan) * n * m.render_cost(model, ddim_steps))
+    tracker = m.Tracker(total, progress, check)
+    notes: list[str] = []
+    names = list(model.class_names) or list(classifier.class_names)
+
+    test_feats, test_probs = m.dataset_outputs(classifier, data, batch_size=batch_size, tracker=tracker)
+    test_stats = m.feature_statistics(test_feats)
+    classifier_accuracy = None
+    if data.has_labels and data.num_classes == classifier.num_classes:
+        classifier_accuracy = m.accuracy(test_probs, data.labels)
+    else:
+        notes.append("the test set has no usable labels: the classifier's accuracy is not measured")
+    dim = test_feats.shape[1]
+    if n <= dim:
+        notes.append(f"{n} samples for {dim} feature dimensions: the covariance is singular and FID is "
+                     f"strongly biased upwards; compare it with the floor, measured at the same size")
+
+    fid_floor = None
+    if train is not None and floor_n >= 2:
+        rng = np.random.default_rng(seed)
+        picked = np.sort(rng.choice(len(train), size=floor_n, replace=False))
+        train_feats, _ = m.dataset_outputs(classifier, train, picked, batch_size=batch_size, tracker=tracker)
+        fid_floor = m.fid_between(m.feature_statistics(train_feats), test_stats)
+        if floor_n < n:
+            notes.append(f"the floor uses all {floor_n} training images (fewer than {n} samples)")
+    else:
+        notes.append("no training images: the FID floor is not measured")
+
+    labels = m.sample_labels(model, n)
+    cond_ok = _labels_match(model, classifier)
+    if model.is_conditional and not cond_ok:
+        notes.append(f"the model has {model.num_classes} classes and the classifier "
+                     f"{classifier.num_classes}: conditional accuracy is not measured")
+    sweep: list[dict[str, Any]] = []
+    head: dict[str, Any] = {}
+    for guidance in plan:
+        feats, probs = m.generated_outputs(model, classifier, n, seed, labels=labels, ddim_steps=ddim_steps,
+                                           guidance=guidance, batch_size=batch_size, tracker=tracker)
+        figures = {
+            "fid": m.fid_between(m.feature_statistics(feats), test_stats),
+            "coverage": m.coverage(m.class_histogram(m.predicted_classes(probs), probs.shape[1]), names),
+            "confident_share": m.confident_share(probs),
+            "conditional_accuracy": m.accuracy(probs, labels.numpy()) if cond_ok else None,
+        }
+        if guidance is not None:
+            sweep.append({"scale": guidance, "fid": figures["fid"],
+                          "conditional_accuracy": figures["conditional_accuracy"],
+                          "coverage_min_share": figures["coverage"]["min_share"],
+                          "confident_share": figures["confident_share"]})
+        if guidance == headline:
+            head = figures
+
+    vae = None
+    if vae_ok:
+        vae = m.vae_posterior_metrics(model, data, batch_size=batch_size, tracker=tracker)
+    elif is_vae:
+        notes.append("the test set has no labels: a conditional VAE's KL and active units are not measured")
+
+    sampler = m.sampler_description(model, ddim_steps, headline)
+    if model.kind == "ddpm":
+        notes.append(f"the DDPM is sampled with {sampler} for evaluation")
+    coverage = head["coverage"]
+    return {
+        "model": _describe(model),
+        "classifier": {"name": classifier.name, "test_accuracy": classifier_accuracy,
+                       "test_images": len(data), "feature_dim": int(dim)},
+        "samples": n,
+        "seed": seed,
+        "sampler": sampler,
+        "ddim_steps": ddim_steps if model.kind == "ddpm" else None,
+        "guidance_scale": headline,
+        "fid": head["fid"],
+        "fid_floor": fid_floor,
+        "floor_samples": floor_n if fid_floor is not None else 0,
+        "coverage": coverage,
+        "coverage_min_share": coverage["min_share"],
+        "coverage_entropy": coverage["entropy_bits"],
+        "confident_share": head["confident_share"],
+        "conditional_accuracy": head["conditional_accuracy"],
+        "guidance": sweep,
+        "vae": vae,
+        "notes": notes,
+    }
+
+
+def metadata_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures of an `evaluate` report worth keeping in a checkpoint's `metrics` metadata:
+    flat numbers (short enough for `latent-explorer inspect`), plus the guidance sweep and the
+    per-dimension KL."""
+    out: dict[str, Any] = {
+        "fid": report["fid"],
+        "fid_floor": report["fid_floor"],
+        "coverage_min_share": report["coverage_min_share"],
+        "coverage_entropy": report["coverage_entropy"],
+        "confident_share": report["confident_share"],
+        "classifier_accuracy": report["classifier"]["test_accuracy"],
+        "samples": report["samples"],
+        "seed": report["seed"],
+        "sampler": report["sampler"],
+        "classifier": report["classifier"]["name"],
+    }
+    if report["conditional_accuracy"] is not None:
+        out["conditional_accuracy"] = report["conditional_accuracy"]
+    if report["guidance"]:
+        out["guidance"] = report["guidance"]
+    if report["vae"]:
+        out["kl_total"] = report["vae"]["kl_total"]
+        out["active_units"] = report["vae"]["active_units"]
+        out["kl_per_dim"] = report["vae"]["kl_per_dim"]
+    return out
+
+
+# -- issue 6: latent-space metrics -------------------------------------------------------------------
+
+def _paths_for(n: int, paths: int | None) -> int:
+    return max(2, n // 8) if paths is None else int(paths)
+
+
+def metrics_cost(model: GenerativeModel, n: int, *, data: ImageDataset | None = None,
+                 ddim_steps: int = DEFAULT_DDIM_STEPS, paths: int | None = None,
+                 path_points: int = PATH_POINTS) -> int:
+    """Work units `model_metrics` reports, for one overall progress bar over several models."""
+    renders = n + 2 * 2 * n + _paths_for(n, paths) * path_points
+    vae = len(data) if (data is not None and model.kind == "vae" and hasattr(model, "posterior")
+                        and (not model.is_conditional or data.has_labels)) else 0
+    return renders * m.render_cost(model, ddim_steps) + vae
+
+
+def model_metrics(model: GenerativeModel, classifier: ClassifierModel, n: int = DEFAULT_COMPARE_SAMPLES,
+                  seed: int = 0, *, data: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+                  guidance: float | None = None, paths: int | None = None, path_points: int = PATH_POINTS,
+                  batch_size: int = m.DEFAULT_BATCH_SIZE, progress: m.ProgressFn | None = None,
+                  check: m.CheckFn | None = None, tracker: m.Tracker | None = None) -> dict[str, Any]:
+    """Latent-space figures of one generator (keys as in COMPARE_ROWS, plus details).
+
+    n samples for the confident share and coverage, n random pairs for each path length, and
+    `paths` (default n // 8) random slerp paths of `path_points` frames for the class changes.
+    `data` (test images) is needed only for a VAE's KL and active units. The DDPM is sampled with
+    DDIM at `guidance` (None: the model's default). Pass `tracker` to share one progress count
+    across several calls; otherwise `progress` and `check` are used."""
+    check_pairing(model, classifier)
+    _check_counts(n, batch_size, ddim_steps)
+    paths = _paths_for(n, paths)
+    if tracker is None:
+        tracker = m.Tracker(metrics_cost(model, n, data=data, ddim_steps=ddim_steps, paths=paths,
+                                         path_points=path_points), progress, check)
+    if model.kind == "ddpm" and model.is_conditional and guidance is None:
+        guidance = float(getattr(model, "default_guidance", 0.0))
+    common = dict(ddim_steps=ddim_steps, guidance=guidance, batch_size=batch_size, tracker=tracker)
+    notes: list[str] = []
+    names = list(model.class_names) or list(classifier.class_names)
+
+    _, probs = m.generated_outputs(model, classifier, n, seed, labels=m.sample_labels(model, n), **common)
+    coverage = m.coverage(m.class_histogram(m.predicted_classes(probs), probs.shape[1]), names)
+    ppl_lerp = m.path_length(model, classifier, n, seed + 1, spherical=False, **common)
+    ppl_slerp = m.path_length(model, classifier, n, seed + 1, spherical=True, **common)
+    changes = m.class_changes(model, classifier, paths, seed + 2, points=path_points, **common)
+
+    vae = None
+    if model.kind == "vae" and hasattr(model, "posterior"):
+        if data is None:
+            notes.append("no test images: KL per dimension and active units are not measured")
+        elif model.is_conditional and not data.has_labels:
+            notes.append("the images have no labels: a conditional VAE's KL is not measured")
+        else:
+            vae = m.vae_posterior_metrics(model, data, batch_size=batch_size, tracker=tracker)
+    sampler = m.sampler_description(model, ddim_steps, guidance)
+    if model.kind == "ddpm":
+        notes.append(f"the DDPM is sampled with {sampler}")
+    return {
+        "model": _describe(model),
+        "samples": n,
+        "seed": seed,
+        "sampler": sampler,
+        "ppl_lerp": ppl_lerp["mean"],
+        "ppl_slerp": ppl_slerp["mean"],
+        "class_changes_per_length": changes["per_length"],
+        "class_changes_per_path": changes["per_path"],
+        "confident_share": m.confident_share(probs),
+        "coverage_min_share": coverage["min_share"],
+        "coverage_entropy": coverage["entropy_bits"],
+        "kl_total": vae["kl_total"] if vae else None,
+        "active_units": vae["active_units"] if vae else None,
+        "coverage": coverage,
+        "kl_per_dim": vae["kl_per_dim"] if vae else None,
+        "paths": {"pairs": n, "class_change_paths": paths, "points": path_points, "eps": m.PPL_EPSILON},
+        "notes": notes,
+    }
+
+
+def compare(a: GenerativeModel, b: GenerativeModel, classifier: ClassifierModel, n: int = DEFAULT_COMPARE_SAMPLES,
+            seed: int = 0, *, data: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+            paths: int | None = None, path_points: int = PATH_POINTS, batch_size: int = m.DEFAULT_BATCH_SIZE,
+            progress: m.ProgressFn | None = None, check: m.CheckFn | None = None) -> dict[str, Any]:
+    """`model_metrics` of two generators with the same seed and settings, under one progress count."""
+    for model in (a, b):
+        check_pairing(model, classifier)
+    total = sum(metrics_cost(model, n, data=data, ddim_steps=ddim_steps, paths=paths, path_points=path_points)
+                for model in (a, b))
+    tracker = m.Tracker(total, progress, check)
+    results = [model_metrics(model, classifier, n, seed, data=data, ddim_steps=ddim_steps, paths=paths,
+                             path_points=path_points, batch_size=batch_size, tracker=tracker)
+               for model in (a, b)]
+    return {
+        "models": results,
+        "rows": list(COMPARE_ROWS),
+        "titles": {k: m.TITLES[k] for k in COMPARE_ROWS},
+        "explanations": {k: m.EXPLANATIONS[k] for k in COMPARE_ROWS},
+        "classifier": classifier.name,
+        "samples": n,
+        "seed": seed,
+    }

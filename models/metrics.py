@@ -1,0 +1,534 @@
+"""Figures of merit for generators, measured with the bundled classifier.
+
+Two layers:
+
+- pure functions on arrays (Frechet distance, coverage, KL per dimension, active units) and on
+  callables (path length and class changes take ``generate(z, labels) -> images`` and an
+  embedding, so they can be checked against closed forms with linear maps);
+- model drivers that render images in batches from a `GenerativeModel` (the DDPM through
+  deterministic DDIM) and push them through a `ClassifierModel`.
+
+Long measurements share a `Tracker`: it adds up work units, reports ``progress(done, total)`` and
+calls ``check()`` between batches (and between DDIM steps) so the GUI worker can show a progress
+bar and cancel. Everything random comes from generators seeded by the caller, so a fixed seed
+gives the same figures every time.
+
+The one-line explanations of the metrics are in `EXPLANATIONS` (display names in `TITLES`): the
+GUI's tooltips and the command line print the same words.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from models.data import ImageDataset
+from models.generative import ClassifierModel, GenerativeModel, to_unit
+from models.latent import lerp, slerp
+from models.nets.classifier import AutoencoderClassifier
+
+ProgressFn = Callable[[int, int], None]
+CheckFn = Callable[[], None]
+Generate = Callable[[Tensor, "Tensor | None"], Tensor]      # (z, labels) -> images (n, C, H, W)
+Embed = Callable[[Tensor], Tensor]                          # images -> features (n, D)
+Classify = Callable[[Tensor], "tuple[Tensor, Tensor]"]      # images -> (features (n, D), probs (n, K))
+
+PPL_EPSILON = 1e-4              # Karras et al. 2019
+PPL_PERCENTILES = (1.0, 99.0)   # the tails dropped before averaging, as in Karras et al. 2019
+CONFIDENCE_THRESHOLD = 0.9
+ACTIVE_UNIT_THRESHOLD = 0.01    # Burda et al. 2016
+DEFAULT_BATCH_SIZE = 250
+
+TITLES: dict[str, str] = {
+    "fid": "classifier-FID",
+    "fid_floor": "FID floor",
+    "classifier_accuracy": "classifier test accuracy",
+    "coverage_min_share": "smallest class share",
+    "coverage_entropy": "class entropy",
+    "coverage_histogram": "class histogram",
+    "conditional_accuracy": "conditional accuracy",
+    "guidance": "guidance sweep",
+    "confident_share": "confident share",
+    "ppl_lerp": "path length (lerp)",
+    "ppl_slerp": "path length (slerp)",
+    "class_changes_per_length": "class changes / unit length",
+    "class_changes_per_path": "class changes / path",
+    "kl_per_dim": "KL per dimension",
+    "kl_total": "KL total",
+    "active_units": "active units",
+}
+
+EXPLANATIONS: dict[str, str] = {
+    "fid": "Frechet distance between Gaussians fitted to the classifier's penultimate-layer features "
+           "of generated images and of the test set; lower is closer to the real data.",
+    "fid_floor": "The same distance for as many real training images as samples: the best a perfect "
+                 "generator could score at this sample size.",
+    "classifier_accuracy": "How often the measuring classifier names the right class on the test "
+                           "set; every class-based figure is only as good as this.",
+    "coverage_min_share": "Share of samples in the class the classifier sees least often; 0.1 for "
+                          "ten perfectly balanced classes, 0 when a class is missing (mode collapse).",
+    "coverage_entropy": "Entropy of the classifier's class histogram of the samples, in bits; "
+                        "log2(10) = 3.32 when all ten classes are equally common.",
+    "coverage_histogram": "How many samples the classifier puts in each class.",
+    "conditional_accuracy": "How often the classifier recognises the class the model was asked for.",
+    "guidance": "Conditional accuracy and FID at each classifier-free guidance scale: more guidance "
+                "trades diversity for recognisability.",
+    "confident_share": "Share of samples the classifier labels with probability at least 0.9: "
+                       "clear, unambiguous images.",
+    "ppl_lerp": "Perceptual path length on straight lines: mean squared feature change per unit "
+                "latent step (eps 1e-4), 1%/99% tails dropped; lower is smoother.",
+    "ppl_slerp": "Perceptual path length on great-circle paths that stay on the prior's shell; "
+                 "lower is smoother.",
+    "class_changes_per_length": "How often the predicted class flips along random great-circle "
+                                "paths, per unit of distance travelled in feature space; lower means "
+                                "classes form larger regions.",
+    "class_changes_per_path": "Average number of predicted-class flips along one random "
+                              "great-circle path between two prior samples.",
+    "kl_per_dim": "KL divergence of the encoder's posterior from the N(0, 1) prior in each latent "
+                  "dimension, averaged over the test set, in nats.",
+    "kl_total": "Sum of the per-dimension KL: the information the latent carries, in nats.",
+    "active_units": "Latent dimensions whose posterior mean varies across images (variance above "
+                    "0.01, Burda et al. 2016); the rest are ignored by the decoder.",
+}
+
+
+# -- progress and cancellation -------------------------------------------------------------------
+
+class Tracker:
+    """Work units of a measurement: reports progress and gives the caller a chance to cancel.
+
+    `check()` is the caller's cancellation hook (the GUI passes `JobContext.check`, which raises);
+    it runs before each unit of work is reported, so a cancelled job stops between batches.
+    """
+
+    def __init__(self, total: int = 0, progress: ProgressFn | None = None, check: CheckFn | None = None):
+        self.total = int(total)
+        self.done = 0
+        self._progress = progress
+        self._check = check
+
+    def check(self) -> None:
+        if self._check is not None:
+            self._check()
+
+    def advance(self, units: int) -> None:
+        self.check()
+        self.done += int(units)
+        if self._progress is not None:
+            # an estimate that fell short must not show more than 100 %
+            self._progress(self.done, max(self.total, self.done))
+
+
+def _batches(n: int, batch_size: int) -> list[slice]:
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def _f64(x: Any) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+# -- Frechet distance ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Mean (D,) and covariance (D, D) of features, float64, from `count` samples."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    count: int
+
+
+def feature_statistics(features: Tensor | np.ndarray) -> FeatureStats:
+    """Mean and unbiased covariance of feature rows (N, D), in float64."""
+    x = _f64(features)
+    if x.ndim != 2:
+        raise ValueError(f"features must be (N, D), got shape {x.shape}")
+    if len(x) < 2:
+        raise ValueError(f"a covariance needs at least 2 samples, got {len(x)}")
+    mean = x.mean(axis=0)
+    centred = x - mean
+    cov = centred.T @ centred / (len(x) - 1)
+    return FeatureStats(mean, cov, len(x))
+
+
+def _sqrt_psd(m: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix by eigendecomposition.
+
+    Rounding can leave tiny negative eigenvalues on a singular covariance (fewer samples than
+    dimensions); they are zero in exact arithmetic, so they are clipped."""
+    w, v = np.linalg.eigh((m + m.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
+    """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64:
+
+        |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1^1/2 S2 S1^1/2)^1/2)
+
+    The trace term equals tr((S1 S2)^1/2) but is computed on a symmetric PSD matrix, so eigh
+    suffices (no general matrix square root, no complex parts to discard).
+    """
+    mu1, mu2, s1, s2 = _f64(mu1), _f64(mu2), _f64(sigma1), _f64(sigma2)
+    d = mu1.shape[0]
+    if mu1.shape != (d,) or mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
+        raise ValueError(f"shapes do not match: means {mu1.shape}, {mu2.shape}; "
+                         f"covariances {s1.shape}, {s2.shape}")
+    root1 = _sqrt_psd(s1)
+    inner = root1 @ s2 @ root1
+    eig = np.linalg.eigvalsh((inner + inner.T) / 2)
+    trace_sqrt = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+    diff = mu1 - mu2
+    value = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * trace_sqrt)
+    # the distance is >= 0; a result of -1e-12 for identical statistics is rounding
+    return max(value, 0.0)
+
+
+def fid_between(a: FeatureStats, b: FeatureStats) -> float:
+    return frechet_distance(a.mean, a.cov, b.mean, b.cov)
+
+
+# -- class statistics ----------------------------------------------------------------------------
+
+def predicted_classes(probs: Tensor | np.ndarray) -> np.ndarray:
+    return np.asarray(_f64(probs).argmax(axis=1), dtype=np.int64)
+
+
+def class_histogram(classes: Sequence[int] | np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (num_classes,) of class indices."""
+    classes = np.asarray(classes, dtype=np.int64)
+    if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
+        raise ValueError(f"class indices must be in [0, {num_classes})")
+    return np.bincount(classes, minlength=num_classes)
+
+
+def coverage(counts: Sequence[int] | np.ndarray, class_names: Sequence[str] = ()) -> dict[str, Any]:
+    """Mode coverage of a class histogram: shares, the smallest share and the entropy in bits."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        raise ValueError("coverage of an empty histogram")
+    shares = counts / total
+    nonzero = shares[shares > 0]
+    entropy = float(-(nonzero * np.log2(nonzero)).sum())
+    smallest = int(shares.argmin())
+    names = list(class_names) if len(class_names) == len(counts) else [str(i) for i in range(len(counts))]
+    return {
+        "counts": counts.tolist(),
+        "shares": shares.tolist(),
+        "class_names": names,
+        "min_share": float(shares[smallest]),
+        "min_class": names[smallest],
+        "entropy_bits": entropy + 0.0,   # -0.0 for a single class reads badly
+        "max_entropy_bits": math.log2(len(counts)),
+    }
+
+
+def accuracy(probs: Tensor | np.ndarray, labels: Tensor | np.ndarray | Sequence[int]) -> float:
+    """Share of rows whose most probable class is the label."""
+    labels = np.asarray(_f64(labels), dtype=np.int64) if isinstance(labels, Tensor) else np.asarray(labels)
+    predicted = predicted_classes(probs)
+    if predicted.shape != labels.shape:
+        raise ValueError(f"{len(predicted)} predictions for {len(labels)} labels")
+    return float((predicted == labels).mean())
+
+
+def confident_share(probs: Tensor | np.ndarray, threshold: float = CONFIDENCE_THRESHOLD) -> float:
+    """Share of rows whose top class probability is at least `threshold`."""
+    return float((_f64(probs).max(axis=1) >= threshold).mean())
+
+
+# -- VAE posterior -------------------------------------------------------------------------------
+
+def kl_per_dimension(mu: Tensor | np.ndarray, logvar: Tensor | np.ndarray) -> np.ndarray:
+    """KL(N(mu, exp(logvar)) || N(0, 1)) per latent dimension, averaged over rows, in nats."""
+    mu, logvar = _f64(mu), _f64(logvar)
+    return (0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar)).mean(axis=0)
+
+
+def posterior_mean_variance(mu: Tensor | np.ndarray) -> np.ndarray:
+    """Cov_x(E_q[z_d | x]) for each dimension d: the variance of the posterior means over images."""
+    mu = _f64(mu)
+    if len(mu) < 2:
+        raise ValueError("active units need at least 2 images")
+    return mu.var(axis=0, ddof=1)
+
+
+def active_units(mu: Tensor | np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:
+    """Number of latent dimensions whose posterior mean varies by more than `threshold` across
+    images (Burda et al. 2016)."""
+    return int((posterior_mean_variance(mu) > threshold).sum())
+
+
+# -- path length and class changes (pure: any generate / embed callables) ------------------------
+
+def _interpolate(z1: Tensor, z2: Tensor, ts: Tensor, spherical: bool) -> Tensor:
+    """(n, len(ts), *shape): each pair's points at ts, computed in float64."""
+    fn = slerp if spherical else lerp
+    a, b = z1.to(torch.float64), z2.to(torch.float64)
+    ts = ts.to(torch.float64)
+    if ts.ndim == 1:
+        return torch.stack([fn(a[i], b[i], ts) for i in range(len(a))])
+    return torch.stack([fn(a[i], b[i], ts[i]) for i in range(len(a))])
+
+
+def filtered_mean(values: np.ndarray, percentiles: tuple[float, float] | None = PPL_PERCENTILES) -> float:
+    """Mean after dropping values outside the given percentiles (Karras et al. 2019 drop the
+    1% and 99% tails, where a few near-singular steps would dominate the mean)."""
+    values = np.asarray(values, dtype=np.float64)
+    if percentiles is None:
+        return float(values.mean())
+    lo = np.percentile(values, percentiles[0], method="lower")
+    hi = np.percentile(values, percentiles[1], method="higher")
+    return float(values[(values >= lo) & (values <= hi)].mean())
+
+
+def path_length_samples(generate: Generate, embed: Embed, z1: Tensor, z2: Tensor, ts: Tensor,
+                        labels: Tensor | None = None, *, eps: float = PPL_EPSILON, spherical: bool = False,
+                        batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """Karras et al. 2019: |f(G(p(t))) - f(G(p(t + eps)))|^2 / eps^2 for each pair (z1[i], z2[i])
+    at t = ts[i], where p is the lerp or slerp path. Returns (n,) float64.
+
+    Both points of a pair go through the networks in the same batch, so they see the same
+    arithmetic and the tiny difference is not swamped by batch-dependent rounding."""
+    n = len(z1)
+    out = np.empty(n, dtype=np.float64)
+    ts = torch.as_tensor(ts, dtype=torch.float64)
+    pairs_per_batch = max(1, batch_size // 2)
+    for s in _batches(n, pairs_per_batch):
+        both = _interpolate(z1[s], z2[s], torch.stack([ts[s], ts[s] + eps], dim=1), spherical)
+        k = both.shape[0]
+        z = torch.cat([both[:, 0], both[:, 1]]).to(z1.dtype)
+        lab = None if labels is None else torch.cat([labels[s], labels[s]])
+        feats = embed(generate(z, lab)).reshape(2 * k, -1).to(torch.float64)
+        out[s] = ((feats[:k] - feats[k:]) ** 2).sum(dim=1).cpu().numpy() / eps ** 2
+    return out
+
+
+def class_change_samples(generate: Generate, classify: Classify, z1: Tensor, z2: Tensor,
+                         labels: Tensor | None = None, *, points: int = 16, spherical: bool = True,
+                         batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """For each path z1[i] -> z2[i] sampled at `points` evenly spaced frames: the number of times
+    the predicted class changes between neighbouring frames, and the path's length in feature
+    space (the sum of the feature steps). Returns two (n,) arrays."""
+    if points < 2:
+        raise ValueError(f"a path needs at least 2 points, got {points}")
+    n = len(z1)
+    changes = np.empty(n, dtype=np.int64)
+    lengths = np.empty(n, dtype=np.float64)
+    ts = torch.linspace(0.0, 1.0, points, dtype=torch.float64)
+    for s in _batches(n, max(1, batch_size // points)):
+        frames = _interpolate(z1[s], z2[s], ts, spherical)          # (k, points, *shape)
+        k = frames.shape[0]
+        z = frames.reshape(k * points, *frames.shape[2:]).to(z1.dtype)
+        lab = None if labels is None else labels[s].repeat_interleave(points, dim=0)
+        feats, probs = classify(generate(z, lab))
+        feats = feats.reshape(k, points, -1).to(torch.float64)
+        classes = probs.reshape(k, points, -1).argmax(dim=2)
+        changes[s] = (classes[:, 1:] != classes[:, :-1]).sum(dim=1).cpu().numpy()
+        lengths[s] = (feats[:, 1:] - feats[:, :-1]).norm(dim=2).sum(dim=1).cpu().numpy()
+    return changes, lengths
+
+
+def changes_per_length(changes: np.ndarray, lengths: np.ndarray) -> float:
+    """Class changes per unit of feature-space length over all paths: a ratio of totals, so a
+    few almost-constant paths cannot blow it up."""
+    total = float(np.sum(lengths))
+    return float(np.sum(changes)) / total if total > 0 else 0.0
+
+
+# -- model drivers -------------------------------------------------------------------------------
+
+def render_cost(model: GenerativeModel, ddim_steps: int) -> int:
+    """Work units to render one image: one network pass, or one per DDIM step."""
+    return int(ddim_steps) if model.kind == "ddpm" else 1
+
+
+def sampler_description(model: GenerativeModel, ddim_steps: int, guidance: float | None = None) -> str:
+    if model.kind != "ddpm":
+        return "one decoder pass per sample"
+    text = f"DDIM, {ddim_steps} steps, eta 0 (deterministic)"
+    if model.is_conditional and guidance is not None:
+        text += f", guidance {guidance:g}"
+    return text
+
+
+def image_generator(model: GenerativeModel, *, ddim_steps: int = 50, guidance: float | None = None,
+                    tracker: Tracker | None = None) -> Generate:
+    """`generate(z, labels)` -> images in [0, 1] on the model's device. The DDPM samples with
+    deterministic DDIM (eta 0), reporting every step; guidance None is the model's default."""
+    if ddim_steps < 1:
+        raise ValueError(f"DDIM steps must be at least 1, got {ddim_steps}")
+
+    def generate(z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if tracker is not None:
+            tracker.check()
+        if model.kind == "ddpm":
+            last = None
+            for last in model.steps(z, labels, guidance=guidance, sampler="ddim",   # type: ignore[attr-defined]
+                                    num_steps=ddim_steps, eta=0.0):
+                if tracker is not None:
+                    tracker.advance(len(z))
+            return to_unit(last.x_t)
+        images = model.decode(z, labels)
+        if tracker is not None:
+            tracker.advance(len(z))
+        return images
+
+    return generate
+
+
+def classifier_outputs(classifier: ClassifierModel) -> Classify:
+    """`classify(images)` -> (penultimate features, class probabilities), float32 on the CPU."""
+
+    @torch.inference_mode()
+    def classify(images: Tensor) -> tuple[Tensor, Tensor]:
+        net = classifier.net
+        if isinstance(net, AutoencoderClassifier):
+            # one encoder pass for both outputs instead of one each
+            x = images.to(classifier.device, torch.float32)
+            feats = net.features(x)
+            probs = torch.softmax(net.head_out(feats), dim=1)
+        else:
+            feats, probs = classifier.features(images), classifier.predict(images)
+        return feats.float().cpu(), probs.float().cpu()
+
+    return classify
+
+
+def balanced_labels(n: int, num_classes: int) -> Tensor:
+    """Class indices 0, 1, ..., K-1, 0, 1, ...: every class equally often, like the test set."""
+    return torch.arange(n) % num_classes
+
+
+def sample_labels(model: GenerativeModel, n: int) -> Tensor | None:
+    return balanced_labels(n, model.num_classes) if model.is_conditional else None
+
+
+def generated_outputs(model: GenerativeModel, classifier: ClassifierModel, n: int, seed: int, *,
+                      labels: Tensor | None = None, ddim_steps: int = 50, guidance: float | None = None,
+                      batch_size: int = DEFAULT_BATCH_SIZE,
+                      tracker: Tracker | None = None) -> tuple[Tensor, Tensor]:
+    """Classifier features and probabilities of n samples from latents `model.sample_latent(n, seed)`.
+    Costs n * render_cost units."""
+    z = model.sample_latent(n, seed)
+    generate = image_generator(model, ddim_steps=ddim_steps, guidance=guidance, tracker=tracker)
+    classify = classifier_outputs(classifier)
+    feats, probs = [], []
+    for s in _batches(n, batch_size):
+        f, p = classify(generate(z[s], None if labels is None else labels[s]))
+        feats.append(f)
+        probs.append(p)
+    return torch.cat(feats), torch.cat(probs)
+
+
+def dataset_outputs(classifier: ClassifierModel, data: ImageDataset, indices: np.ndarray | None = None, *,
+                    batch_size: int = DEFAULT_BATCH_SIZE,
+                    tracker: Tracker | None = None) -> tuple[Tensor, Tensor]:
+    """Classifier features and probabilities of dataset images (all, or `indices`).
+    Costs one unit per image."""
+    order = np.arange(len(data)) if indices is None else np.asarray(indices)
+    classify = classifier_outputs(classifier)
+    feats, probs = [], []
+    for s in _batches(len(order), batch_size):
+        if tracker is not None:
+            tracker.check()
+        f, p = classify(data.tensor(order[s]))
+        feats.append(f)
+        probs.append(p)
+        if tracker is not None:
+            tracker.advance(len(order[s]))
+    return torch.cat(feats), torch.cat(probs)
+
+
+def posterior_statistics(model: GenerativeModel, data: ImageDataset, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                         tracker: Tracker | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The VAE encoder's (mu, logvar) for every dataset image, float64 (N, D); a conditional VAE
+    is given each image's own label. Costs one unit per image."""
+    if not hasattr(model, "posterior"):
+        raise ValueError(f"a {model.kind} has no posterior to measure")
+    if model.is_conditional and not data.has_labels:
+        raise ValueError("a conditional VAE's posterior needs labelled images")
+    mus, logvars = [], []
+    for s in _batches(len(data), batch_size):
+        if tracker is not None:
+            tracker.check()
+        labels = data.labels_tensor(s) if model.is_conditional else None
+        mu, logvar = model.posterior(data.tensor(s), labels)   # type: ignore[attr-defined]
+        mus.append(_f64(mu))
+        logvars.append(_f64(logvar))
+        if tracker is not None:
+            tracker.advance(s.stop - s.start)
+    return np.concatenate(mus), np.concatenate(logvars)
+
+
+def vae_posterior_metrics(model: GenerativeModel, data: ImageDataset, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                          tracker: Tracker | None = None) -> dict[str, Any]:
+    """Per-dimension KL, its total and the active units of a VAE on a dataset."""
+    mu, logvar = posterior_statistics(model, data, batch_size=batch_size, tracker=tracker)
+    kl = kl_per_dimension(mu, logvar)
+    variance = posterior_mean_variance(mu)
+    return {
+        "kl_per_dim": kl.tolist(),
+        "kl_total": float(kl.sum()),
+        "active_units": int((variance > ACTIVE_UNIT_THRESHOLD).sum()),
+        "latent_dim": int(mu.shape[1]),
+        "posterior_mean_variance": variance.tolist(),
+        "images": int(len(mu)),
+    }
+
+
+def _endpoints(model: GenerativeModel, n: int, seed: int) -> tuple[Tensor, Tensor, torch.Generator]:
+    generator = torch.Generator().manual_seed(int(seed))
+    shape = (n, *model.latent_shape)
+    return torch.randn(shape, generator=generator), torch.randn(shape, generator=generator), generator
+
+
+def _path_labels(model: GenerativeModel, n: int, generator: torch.Generator) -> Tensor | None:
+    # one random class per path, held along it: the path moves through the latent only
+    if not model.is_conditional:
+        return None
+    return torch.randint(model.num_classes, (n,), generator=generator)
+
+
+def path_length(model: GenerativeModel, classifier: ClassifierModel, n: int, seed: int, *,
+                spherical: bool, eps: float = PPL_EPSILON, ddim_steps: int = 50, guidance: float | None = None,
+                batch_size: int = DEFAULT_BATCH_SIZE, tracker: Tracker | None = None) -> dict[str, float]:
+    """Perceptual path length in the classifier's feature space over n random pairs of prior
+    samples (lerp or slerp). Costs 2 n * render_cost units."""
+    if n < 2:
+        raise ValueError(f"path length needs at least 2 pairs, got {n}")
+    z1, z2, generator = _endpoints(model, n, seed)
+    ts = torch.rand(n, generator=generator, dtype=torch.float64)
+    labels = _path_labels(model, n, generator)
+    classify = classifier_outputs(classifier)
+    values = path_length_samples(
+        image_generator(model, ddim_steps=ddim_steps, guidance=guidance, tracker=tracker),
+        lambda images: classify(images)[0], z1, z2, ts, labels,
+        eps=eps, spherical=spherical, batch_size=batch_size)
+    return {"mean": filtered_mean(values), "median": float(np.median(values)), "pairs": n}
+
+
+def class_changes(model: GenerativeModel, classifier: ClassifierModel, paths: int, seed: int, *,
+                  points: int = 16, spherical: bool = True, ddim_steps: int = 50, guidance: float | None = None,
+                  batch_size: int = DEFAULT_BATCH_SIZE, tracker: Tracker | None = None) -> dict[str, float]:
+    """Predicted-class changes along random paths between prior samples, per path and per unit
+    of feature-space length. Costs paths * points * render_cost units."""
+    if paths < 1:
+        raise ValueError(f"class changes need at least 1 path, got {paths}")
+    z1, z2, generator = _endpoints(model, paths, seed)
+    labels = _path_labels(model, paths, generator)
+    changes, lengths = class_change_samples(
+        image_generator(model, ddim_steps=ddim_steps, guidance=guidance, tracker=tracker),
+        classifier_outputs(classifier), z1, z2, labels,
+        points=points, spherical=spherical, batch_size=batch_size)
+    return {"per_length": changes_per_length(changes, lengths), "per_path": float(changes.mean()),
+            "paths": paths, "points": points}
