@@ -192,8 +192,10 @@ class DDPMModel(GenerativeModel):
         """One Step per sampler step, images in the model's [-1, 1] range."""
         guidance = self.default_guidance if guidance is None else guidance
         x = x_T.to(self.device, torch.float32)
+        if labels is not None:
+            labels = self._labels(labels, len(x))   # once, not at every step
         fn: Callable[[Tensor, Tensor], Tensor] = lambda x_, t_: self.eps(x_, t_, labels, guidance)  # noqa: E731
-        generator = torch.Generator(device=x.device).manual_seed(int(seed))
+        generator = torch.Generator(device=x.device).manual_seed(noise_seed(seed))
         with torch.inference_mode():
             yield from sample_steps(fn, self.make_sampler(sampler, num_steps, eta), x, generator, start_index)
 
@@ -283,6 +285,12 @@ def _with_null(labels: Tensor, num_classes: int) -> Tensor:
         null[:, num_classes] = 1
         return torch.cat([padded, null])
     return torch.cat([labels, torch.full_like(labels, num_classes)])
+
+
+def noise_seed(seed: int) -> int:
+    """The seed of a sampler's per-step noise. The starting noise x_T is drawn from `seed` itself;
+    drawing the per-step noise from the same stream would make the first DDPM noise equal x_T."""
+    return (int(seed) * 0x9E3779B1 + 0x5EED) % (2 ** 62)
 
 
 def to_unit(x: Tensor) -> Tensor:

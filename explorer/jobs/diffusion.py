@@ -203,13 +203,6 @@ def frame_positions(total: int, every: int) -> list[int]:
     return positions
 
 
-def noise_seed(seed: int) -> int:
-    """The seed of a run's per-step noise. The starting noise x_T is drawn from `seed` itself on
-    the CPU; drawing the per-step noise from the same seed would make the first DDPM noise equal
-    to x_T (the same stream), quietly correlating the two."""
-    return (int(seed) * 0x9E3779B1 + 0x5EED) % (2 ** 62)
-
-
 def _font(size: int) -> Any:
     from PIL import ImageFont
 
@@ -471,7 +464,7 @@ def run_frames(model: DDPMModel, settings: DiffusionSettings, start: ForwardStar
         if info is not None:
             info.update(start_t=timesteps[start_index] if start is not None else None, cuda_graphs=graphed)
         steps = model.steps(x, labels, settings.guidance, settings.sampler, settings.num_steps,
-                            settings.eta, noise_seed(settings.seed), start_index)
+                            settings.eta, settings.seed, start_index)
         pending: tuple[_Transfer, int, int, int] | None = None
         with closing(steps):
             for position, step in enumerate(steps):

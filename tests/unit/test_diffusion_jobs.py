@@ -12,10 +12,10 @@ from PIL import Image
 from explorer.jobs.cuda_graph import CUDAGraphedNet, cuda_graphed
 from explorer.jobs.diffusion import (EPS_RANGE, DiffusionError, DiffusionSettings, ForwardStart, GridLayout,
                                      ImageSource, StepFrame, export_gif_job, forward_preview_job, frame_positions,
-                                     gif_frames, noise_seed, run_frames, run_job)
+                                     gif_frames, run_frames, run_job)
 from explorer.views.step_store import StepStore, selection_size
 from models.checkpoint import load_checkpoint
-from models.generative import build_model
+from models.generative import build_model, noise_seed
 
 
 class Stop(Exception):
@@ -76,7 +76,7 @@ def u8(x: torch.Tensor, scale: float = 1.0) -> np.ndarray:
 def bare_steps(model, s: DiffusionSettings):
     x = model.sample_latent(s.batch, s.seed)
     labels = None if s.class_index is None else torch.full((s.batch,), s.class_index)
-    return list(model.steps(x, labels, s.guidance, s.sampler, s.num_steps, s.eta, noise_seed(s.seed)))
+    return list(model.steps(x, labels, s.guidance, s.sampler, s.num_steps, s.eta, s.seed))
 
 
 def tiles(frame: StepFrame, kind: int) -> np.ndarray:

@@ -1,0 +1,133 @@
+"""Starting the GUI: the application, the shared context, the main window, and the offscreen
+screenshot mode (`--screenshot OUT.png [--view NAME]`), which renders the window, saves a PNG
+as soon as the first image is on screen (or an error is shown) and exits."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+SCREENSHOT_TIMEOUT_S = 60.0
+SCREENSHOT_SIZE = (1280, 800)
+# Other views render on their own schedule: the screenshot waits until results stop arriving.
+SETTLE_S = 0.6
+# Set to a file path to have the time of the first painted frame (time.time()) written there:
+# `latent-explorer bench` measures the cold start with it.
+FIRST_FRAME_ENV = "LATENT_EXPLORER_FIRST_FRAME_FILE"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.screenshot:
+        # Must happen before the QApplication exists.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Latent Explorer")
+    app.setOrganizationName("latent-explorer")
+    app.setApplicationDisplayName("Latent Explorer")
+
+    from explorer.context import AppContext
+
+    context = AppContext(device=args.device)
+    # Start loading before the window is built: the worker reads weights while widgets are made.
+    source = args.model or context.default_model()
+    if source is not None:
+        context.open_model(source)
+
+    from explorer.views.main_window import MainWindow
+
+    window = MainWindow(context)
+    view = getattr(args, "view", None) or "latent"
+    if not window.show_view(view):
+        window.close()
+        print(f"latent-explorer: no view named {view!r} (views: {', '.join(window.view_names())})",
+              file=sys.stderr)
+        return 2
+    _report_first_frame(window)
+    if args.screenshot:
+        return _screenshot(app, window, args.screenshot, view, expect_frame=source is not None)
+    window.show()
+    code = app.exec()
+    context.shutdown()
+    return int(code)
+
+
+def _report_first_frame(window) -> None:
+    target = os.environ.get(FIRST_FRAME_ENV)
+    if not target:
+        return
+    panel = window.latent_panel
+
+    def painted(_tag: int) -> None:
+        panel.image_view.frame_painted.disconnect(painted)
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(repr(time.time()))
+
+    panel.image_view.frame_painted.connect(painted)
+
+
+def _screenshot(app, window, out: str, view: str, expect_frame: bool) -> int:
+    """Shows the window offscreen until it is worth a picture, saves it and closes it.
+
+    The latent view is ready once its first image is painted (or an error is shown); other views
+    draw on their own schedule, so they are ready once the model is open and results have
+    stopped arriving for a moment."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    loop = QEventLoop()
+    state = {"painted": False, "opened": not expect_frame, "error": False,
+             "last_result": time.perf_counter()}
+    panel = window.latent_panel
+
+    def painted(_tag: int) -> None:
+        state["painted"] = True
+
+    def opened(_info) -> None:
+        state["opened"] = True
+
+    def failed(*_args) -> None:
+        state["error"] = True
+
+    def result(_r) -> None:
+        state["last_result"] = time.perf_counter()
+
+    panel.image_view.frame_painted.connect(painted)
+    panel.error_shown.connect(failed)
+    window.context.model_opened.connect(opened)
+    window.context.model_failed.connect(failed)
+    window.context.worker.result_ready.connect(result)
+    started = time.perf_counter()
+
+    def ready() -> bool:
+        if state["error"]:
+            return True
+        if view == "latent":
+            return state["painted"] or not expect_frame
+        return state["opened"] and time.perf_counter() - state["last_result"] > SETTLE_S
+
+    def check() -> None:
+        if ready() or time.perf_counter() - started > SCREENSHOT_TIMEOUT_S:
+            loop.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(20)
+    loop.exec()
+    timer.stop()
+    app.processEvents()
+    code = 0
+    try:
+        window.save_screenshot(out)
+        print(out)
+    except OSError as e:
+        print(f"latent-explorer: could not save the screenshot: {e}", file=sys.stderr)
+        code = 2
+    if not ready():
+        print("latent-explorer: the view was not ready before the timeout; the screenshot shows the "
+              "window as it was", file=sys.stderr)
+    window.close()
+    return code

@@ -1,0 +1,100 @@
+"""`latent-explorer models [--json]`: the bundled models and the recently opened files, with their
+metadata. Headless: reads checkpoint headers only, never weights, never Qt."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from explorer.commands import print_json
+
+
+def describe_file(name: str, path: Path, bundled: bool) -> dict[str, Any]:
+    """One model's entry: its metadata summary, or the reason it cannot be read."""
+    from models.checkpoint import CheckpointError, read_metadata
+
+    entry: dict[str, Any] = {"name": name, "path": str(path), "bundled": bundled}
+    if not path.exists():
+        entry["error"] = f"{path} no longer exists"
+        return entry
+    if path.suffix.lower() != ".safetensors":
+        entry["kind"] = "imported"
+        entry["note"] = "a state dict or scripted generator; opened with its sidecar"
+        return entry
+    try:
+        meta = read_metadata(path)
+    except CheckpointError as e:
+        entry["error"] = str(e)
+        return entry
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    entry.update(
+        name=meta.get("name") or name,
+        kind=meta.get("kind"),
+        architecture=meta.get("architecture"),
+        latent_shape=meta.get("latent_shape"),
+        image_shape=meta.get("image_shape"),
+        conditional=bool(config.get("num_classes", 0)) and meta.get("kind") != "classifier",
+        class_names=meta.get("class_names") or [],
+        dataset=meta.get("dataset"),
+        training={k: v for k, v in (meta.get("training") or {}).items() if k != "loss_curve"},
+        metrics=meta.get("metrics") or {},
+        size_bytes=path.stat().st_size,
+    )
+    return entry
+
+
+def list_models() -> dict[str, list[dict[str, Any]]]:
+    import resources
+    from explorer.settings import recent_files
+
+    bundled = [describe_file(name, path, True) for name, path in resources.bundled_checkpoints().items()]
+    recent = [describe_file(Path(p).stem, Path(p), False) for p in recent_files()]
+    return {"bundled": bundled, "recent": recent}
+
+
+def _shape(value: Any) -> str:
+    return "x".join(str(s) for s in value) if isinstance(value, list) else "?"
+
+
+def _line(entry: dict[str, Any]) -> str:
+    if "error" in entry:
+        return f"  {entry['name']:<14} cannot be read: {entry['error']}"
+    if entry.get("kind") == "imported":
+        return f"  {entry['name']:<14} imported generator  {entry['path']}"
+    parts = [f"{entry['kind']:<10}", f"{entry.get('architecture') or '?':<13}",
+             f"latent {_shape(entry.get('latent_shape')):<9}", f"image {_shape(entry.get('image_shape')):<8}"]
+    if entry.get("conditional"):
+        parts.append(f"{len(entry['class_names'])} classes")
+    metrics = entry.get("metrics") or {}
+    shown = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in list(metrics.items())[:3]]
+    if shown:
+        parts.append(" ".join(shown))
+    return f"  {entry['name']:<14} " + "  ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    listing = list_models()
+    if args.json:
+        print_json(listing)
+        return 0
+    print("Bundled models:")
+    if listing["bundled"]:
+        for entry in listing["bundled"]:
+            print(_line(entry))
+    else:
+        print("  none installed (train one with `latent-explorer train`)")
+    print("Recent files:")
+    if listing["recent"]:
+        for entry in listing["recent"]:
+            print(_line(entry))
+            if "error" not in entry:
+                print(f"  {'':<14} {entry['path']}")
+    else:
+        print("  none")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the bundled and recently opened models with their metadata")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=run)

@@ -1,0 +1,173 @@
+"""What every panel shares: the inference worker, settings, bookmarks, the bundled models and the
+model that is open.
+
+Opening a model is a job like any other: `open_model` asks the worker to load it (it stays cached
+there for later jobs) and to describe it; `model_opened` then carries the `ModelInfo`, or
+`model_failed` the message of the CheckpointError. Panels follow `model_opened`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+import resources
+from explorer.bookmarks import BookmarkStore
+from explorer.jobs.common import ModelInfo, load_info_job
+from explorer.settings import add_recent_file, open_qsettings, recent_files
+from explorer.worker import InferenceWorker, Request, Result, available_devices
+
+# The UI thread and the worker hand the GIL to each other at least twice per frame; the default
+# 5 ms switch interval would let Python code on one side hold up the other for that long.
+GIL_SWITCH_INTERVAL_S = 0.001
+
+SHUTDOWN_WAIT_MS = 60_000
+
+LOAD_CHANNEL = "load"
+DEVICE_CHANNEL = "device"
+EMPTY_HINT = "File > Open a checkpoint, or train one with `latent-explorer train`"
+
+
+def bundled_infos(bundled: dict[str, Path]) -> tuple[list[ModelInfo], list[str]]:
+    """ModelInfo of each bundled checkpoint from its metadata (no weights read), and the problems
+    of those that could not be read."""
+    from models.checkpoint import CheckpointError, read_metadata
+
+    infos, problems = [], []
+    for name, path in bundled.items():
+        try:
+            infos.append(ModelInfo.from_metadata(name, read_metadata(path)))
+        except CheckpointError as e:
+            problems.append(str(e))
+    return infos, problems
+
+
+class AppContext(QObject):
+    model_opened = Signal(object)        # ModelInfo
+    model_failed = Signal(str)           # a message written for users
+    status = Signal(str)                 # a line for the status bar
+    frame_reported = Signal(float, str)  # seconds a frame took on the worker, device it ran on
+    device_changed = Signal(str)         # the device the worker uses now
+    recent_changed = Signal()
+
+    def __init__(self, device: str = "auto", bundled: dict[str, Path] | None = None,
+                 classifier: str | None = None, parent: QObject | None = None):
+        """`bundled` maps names to checkpoint files (default: the bundled checkpoints, opened by
+        name); `classifier` is the source of the model that labels images (default: the bundled
+        "classifier" when there is one)."""
+        super().__init__(parent)
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
+        self.settings = open_qsettings()
+        if device == "auto":
+            device = str(self.settings.value("device", "auto"))
+        self.worker = InferenceWorker(device)
+        self.worker.result_ready.connect(self._on_result)
+        self.worker.device_changed.connect(self._on_device_fallback)
+        self.worker.start()
+
+        if bundled is None:
+            files = resources.bundled_checkpoints()
+            sources = {name: name for name in files}
+        else:
+            files = dict(bundled)
+            sources = {name: str(Path(p).resolve()) for name, p in files.items()}
+        self._bundled_files = files
+        infos, self.problems = bundled_infos(files)
+        self.models: list[ModelInfo] = [
+            dataclasses.replace(info, source=sources[info.source]) for info in infos]
+        if classifier is None and "classifier" in sources:
+            classifier = sources["classifier"]
+        self.classifier_source: str | None = classifier
+        self.bookmarks = BookmarkStore()
+        self.current: ModelInfo | None = None
+        self._newest_load = 0
+        self._shown_load = 0
+
+    # -- models -------------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        return self.worker.device
+
+    def default_model(self) -> str | None:
+        """"vae" when bundled, else the first bundled model, else None."""
+        for info in self.models:
+            if info.name == "vae" or Path(info.source).stem == "vae":
+                return info.source
+        return self.models[0].source if self.models else None
+
+    def resolve_source(self, source: str | Path) -> str:
+        """A bundled model's name as listed, or a file's absolute path."""
+        text = str(source)
+        for info in self.models:
+            if text in (info.source, info.name):
+                return info.source
+        path = Path(text).expanduser()
+        return str(path.resolve()) if path.exists() or "/" in text or path.suffix else text
+
+    def is_bundled(self, source: str) -> bool:
+        return any(info.source == source for info in self.models)
+
+    def open_model(self, source: str | Path) -> int:
+        """Loads a model on the worker; `model_opened` or `model_failed` follows. Returns the id."""
+        source = self.resolve_source(source)
+        request = Request(LOAD_CHANNEL, load_info_job(source), label=f"open {Path(source).name}")
+        self._newest_load = request.id
+        self.status.emit(f"Opening {Path(source).name}…")
+        return self.worker.submit(request)
+
+    def recent_files(self) -> list[str]:
+        return recent_files()
+
+    # -- device ---------------------------------------------------------------------------------
+    def available_devices(self) -> list[str]:
+        return available_devices()
+
+    def set_device(self, name: str) -> None:
+        self.settings.setValue("device", name)
+        self.worker.set_device(name)
+
+    # -- frames ---------------------------------------------------------------------------------
+    def report_frame(self, seconds: float, device: str) -> None:
+        """Panels call this for each frame they show, for the status bar."""
+        self.frame_reported.emit(seconds, device)
+
+    def shutdown(self) -> None:
+        """Stops the worker thread and waits for it (the window calls this when it closes)."""
+        if self.worker.isRunning():
+            self.worker.stop()
+            # A job between two cancellation checks (an SVD, say) can outlast stop()'s wait;
+            # a QThread destroyed while running aborts the process, so wait for it.
+            self.worker.wait(SHUTDOWN_WAIT_MS)
+
+    # -- results --------------------------------------------------------------------------------
+    def _on_result(self, result: Result) -> None:
+        if result.channel == LOAD_CHANNEL:
+            self._on_loaded(result)
+        elif result.channel == DEVICE_CHANNEL and result.ok:
+            self.device_changed.emit(str(result.value))
+            self.status.emit(f"Inference runs on {result.value}")
+
+    def _on_loaded(self, result: Result) -> None:
+        if result.request_id <= self._shown_load or result.cancelled:
+            return
+        self._shown_load = result.request_id
+        if not result.ok:
+            self.status.emit("Could not open the model")
+            self.model_failed.emit(result.error or "unknown error")
+            return
+        info: ModelInfo = result.value
+        self.current = info
+        if not self.is_bundled(info.source):
+            try:
+                add_recent_file(info.source)
+                self.recent_changed.emit()
+            except OSError as e:
+                self.status.emit(f"Could not update the recent-files list: {e}")
+        self.status.emit(f"Opened {info.name} ({info.summary()}) in {result.elapsed_s * 1000:.0f} ms")
+        self.model_opened.emit(info)
+
+    def _on_device_fallback(self, device: str, message: str) -> None:
+        self.device_changed.emit(device)
+        self.status.emit(message)

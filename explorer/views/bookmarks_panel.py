@@ -1,0 +1,123 @@
+"""The bookmarks of the open model: a list to jump back to, and a name box to save the current
+point. The panel only shows and edits the store; the latent panel supplies and applies points."""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from explorer.bookmarks import Bookmark, BookmarkStore
+
+
+class BookmarksPanel(QWidget):
+    activated = Signal(object)        # the Bookmark to go to
+    save_requested = Signal(str)      # the name typed (never empty)
+
+    def __init__(self, store: BookmarkStore, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.model_name: str | None = None
+
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Name of this point")
+        self.name_edit.setToolTip("Type a name and press Enter (or Save) to bookmark the current point")
+        self.name_edit.setClearButtonEnabled(True)
+        self.save_button = QPushButton("Save")
+        self.save_button.setToolTip("Bookmark the current point (Ctrl+D)")
+        self.list = QListWidget()
+        self.list.setToolTip("Double-click or press Enter to go to a bookmark; Delete removes it")
+        self.list.setAlternatingRowColors(True)
+        self.list.setMinimumHeight(60)
+        self.list.setMaximumHeight(130)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Remove the selected bookmark (Delete)")
+        self.go_button = QPushButton("Go to")
+        self.go_button.setToolTip("Go to the selected bookmark (Enter)")
+
+        top = QHBoxLayout()
+        top.addWidget(self.name_edit, 1)
+        top.addWidget(self.save_button)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.go_button)
+        bottom.addWidget(self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(bottom)
+
+        self.save_button.clicked.connect(self._save)
+        self.name_edit.returnPressed.connect(self._save)
+        self.list.itemActivated.connect(self._activate)
+        self.go_button.clicked.connect(lambda: self._activate(self.list.currentItem()))
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        store.changed.connect(self.refresh)
+        self.refresh()
+
+    def set_model(self, model_name: str | None) -> None:
+        self.model_name = model_name
+        self.setEnabled(model_name is not None)
+        self.refresh()
+
+    def refresh(self) -> None:
+        selected = self.list.currentItem().text() if self.list.currentItem() else None
+        self.list.clear()
+        if self.model_name is None:
+            self._update_buttons()
+            return
+        for b in sorted(self.store.for_model(self.model_name), key=lambda b: b.created):
+            item = QListWidgetItem(b.name)
+            item.setData(Qt.ItemDataRole.UserRole, b)
+            item.setToolTip(_describe(b))
+            self.list.addItem(item)
+            if b.name == selected:
+                self.list.setCurrentItem(item)
+        self.name_edit.setPlaceholderText(self.store.unique_name(self.model_name))
+        self._update_buttons()
+
+    def names(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def delete_selected(self) -> None:
+        item = self.list.currentItem()
+        if item is not None and self.model_name is not None:
+            self.store.remove(self.model_name, item.text())
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_Delete and self.list.hasFocus():
+            self.delete_selected()
+            return
+        super().keyPressEvent(event)
+
+    def _save(self) -> None:
+        if self.model_name is None:
+            return
+        name = self.name_edit.text().strip() or self.store.unique_name(self.model_name)
+        self.name_edit.clear()
+        self.save_requested.emit(name)
+
+    def _activate(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.activated.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    def _update_buttons(self) -> None:
+        has = self.list.currentItem() is not None
+        self.delete_button.setEnabled(has)
+        self.go_button.setEnabled(has)
+
+
+def _describe(b: Bookmark) -> str:
+    head = ", ".join(f"{v:+.2f}" for v in b.latent[:6]) + (", …" if len(b.latent) > 6 else "")
+    lines = [b.name, f"latent ({len(b.latent)}): {head}"]
+    if isinstance(b.label, int):
+        lines.append(f"class {b.label}")
+    elif b.label is not None:
+        lines.append("class blend")
+    if b.psi != 1.0:
+        lines.append(f"truncation ψ {b.psi:.2f}")
+    lines.append("saved " + time.strftime("%Y-%m-%d %H:%M", time.localtime(b.created)))
+    return "\n".join(lines)

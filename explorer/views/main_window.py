@@ -1,0 +1,426 @@
+"""The main window: the model library on the left, the views as tabs, menus and a status bar.
+
+Models open from File > Open, the recent-files menu, the library, or a file dropped on the window.
+A model that cannot be opened shows its message in a banner above the views; the app goes on.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QScrollArea, QTabWidget, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from explorer.context import AppContext
+from explorer.jobs.common import ModelInfo
+from explorer.views.latent_panel import LatentPanel
+from explorer.views.model_library import ModelLibrary
+from explorer.worker import Progress, Result
+
+MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.pt2);;All files (*)"
+MODEL_SUFFIXES = (".safetensors", ".pt", ".pt2", ".pth")
+STATUS_REFRESH_MS = 200
+
+# (view name, module, class, tab title) of the views written in their own modules.
+OPTIONAL_VIEWS = (
+    ("interpolate", "explorer.views.interpolation", "InterpolationPanel", "Interpolate"),
+    ("compare", "explorer.views.compare", "ComparePanel", "Compare"),
+    ("diffusion", "explorer.views.diffusion", "DiffusionPanel", "Diffusion"),
+)
+
+
+def optional_views() -> list[tuple[str, type, str]]:
+    """(name, panel class, title) of each view whose module is there; missing ones are skipped."""
+    found = []
+    for name, module_name, class_name, title in OPTIONAL_VIEWS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name == module_name:
+                continue
+            raise
+        panel = getattr(module, class_name, None)
+        if panel is not None:
+            found.append((name, panel, title))
+    return found
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.setWindowTitle("Latent Explorer")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._views: dict[str, QWidget] = {}
+        self._pages: dict[str, QWidget] = {}      # what the tab holds: the view in a scroll area
+        self._progress_ids: set[int] = set()
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.banner = _Banner()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.library = ModelLibrary(context)
+        self.library_dock = QDockWidget("Models", self)
+        self.library_dock.setObjectName("model-library")
+        self.library_dock.setWidget(self.library)
+        self.library_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                      | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.library_dock.setMinimumWidth(200)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.library_dock)
+        self.resizeDocks([self.library_dock], [230], Qt.Orientation.Horizontal)
+
+        self._build_status_bar()
+        self._build_menus()
+
+        self.latent_panel = LatentPanel(context)
+        self.add_view("latent", self.latent_panel, "Latent space")
+        for name, panel, title in optional_views():
+            self.add_view(name, panel(context), title)
+        for action in self.latent_panel.edit_actions():
+            if action is None:
+                self.point_menu.addSeparator()
+            else:
+                self.point_menu.addAction(action)
+        self.view_menu.addSeparator()
+        for action in self.latent_panel.view_actions():
+            self.view_menu.addAction(action)
+
+        context.model_opened.connect(self._model_opened)
+        context.model_failed.connect(self._model_failed)
+        context.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        context.frame_reported.connect(self._frame_reported)
+        context.device_changed.connect(self._device_changed)
+        context.recent_changed.connect(self._rebuild_recent_menu)
+        context.worker.progress_changed.connect(self._on_progress)
+        context.worker.result_ready.connect(self._on_result)
+        self.library.open_requested.connect(self.open_model)
+        self.library.browse_requested.connect(self.browse)
+
+        if context.bookmarks.warning:
+            self.banner.show_text(context.bookmarks.warning, error=False)
+        if context.problems:
+            self.banner.show_text("Some bundled models could not be read: " + "; ".join(context.problems),
+                                  error=False)
+        self._device_changed(context.device)
+        self._restore_settings()
+
+    # -- views ----------------------------------------------------------------------------------
+    def add_view(self, name: str, widget: QWidget, title: str) -> None:
+        """Adds a panel as a tab; View > title (Ctrl+1, Ctrl+2, ...) switches to it."""
+        # A view wider or taller than the screen scrolls instead of making the window that big.
+        page = QScrollArea()
+        page.setWidget(widget)
+        page.setWidgetResizable(True)
+        page.setFrameShape(QFrame.Shape.NoFrame)
+        index = self.tabs.addTab(page, title)
+        self._views[name] = widget
+        self._pages[name] = page
+        action = QAction(title, self)
+        if index < 9:
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+        action.triggered.connect(lambda: self.show_view(name))
+        self.views_menu_actions.append(action)
+        self.view_menu.insertAction(self._view_menu_anchor, action)
+
+    def view_names(self) -> list[str]:
+        return list(self._views)
+
+    def view(self, name: str) -> QWidget | None:
+        """The panel shown as the view `name` (not the scroll area around it)."""
+        return self._views.get(name)
+
+    def current_view(self) -> str | None:
+        page = self.tabs.currentWidget()
+        return next((n for n, w in self._pages.items() if w is page), None)
+
+    def show_view(self, name: str) -> bool:
+        page = self._pages.get(name)
+        if page is None:
+            return False
+        self.tabs.setCurrentWidget(page)
+        return True
+
+    # -- models -----------------------------------------------------------------------------------
+    def open_model(self, source: str | Path) -> int:
+        return self.context.open_model(source)
+
+    def browse(self) -> None:
+        start = str(self.context.settings.value("window/open_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", start, MODEL_FILTER)
+        if path:
+            self.context.settings.setValue("window/open_dir", str(Path(path).parent))
+            self.open_model(path)
+
+    def _model_opened(self, info: ModelInfo) -> None:
+        self.banner.hide()
+        self.setWindowTitle(f"{info.name} — Latent Explorer")
+        self.model_label.setText(info.name)
+        self.model_label.setToolTip(info.tooltip())
+
+    def _model_failed(self, message: str) -> None:
+        self.banner.show_text(message, error=True)
+
+    # -- drag and drop ------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if _dropped_file(event.mimeData().urls()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = _dropped_file(event.mimeData().urls())
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_model(path)
+
+    # -- menus ------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        open_action = file_menu.addAction("&Open…")
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.setStatusTip("Open a checkpoint (.safetensors), a state dict or a scripted generator")
+        open_action.triggered.connect(self.browse)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
+        self._rebuild_recent_menu()
+        file_menu.addSeparator()
+        shot = file_menu.addAction("Save &Screenshot…")
+        shot.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        shot.setStatusTip("Save a PNG of the window")
+        shot.triggered.connect(self._save_screenshot_dialog)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+
+        self.point_menu = bar.addMenu("&Point")   # acts on the latent panel's point
+
+        self.view_menu = bar.addMenu("&View")
+        self.views_menu_actions: list[QAction] = []
+        self._view_menu_anchor = self.view_menu.addSeparator()
+        library_toggle = self.library_dock.toggleViewAction()
+        library_toggle.setText("Model &Library")
+        library_toggle.setShortcut(QKeySequence("Ctrl+L"))
+        self.view_menu.addAction(library_toggle)
+
+        self.device_menu = bar.addMenu("&Device")
+        self.device_group = QActionGroup(self)
+        self.device_group.setExclusive(True)
+        for name in self.context.available_devices():
+            action = self.device_menu.addAction(name.upper() if name != "cpu" else "CPU")
+            action.setCheckable(True)
+            action.setData(name)
+            action.setStatusTip(f"Run inference on {name}")
+            self.device_group.addAction(action)
+            action.triggered.connect(lambda _=False, n=name: self.context.set_device(n))
+
+        help_menu = bar.addMenu("&Help")
+        keys = help_menu.addAction("&Keyboard Shortcuts")
+        keys.setShortcut(QKeySequence("F1"))
+        keys.triggered.connect(self._show_shortcuts)
+        about = help_menu.addAction("&About Latent Explorer")
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self._show_about)
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.context.recent_files()
+        for i, path in enumerate(files):
+            text = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
+            action = self.recent_menu.addAction(text)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.setData(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_model(p))
+        if not files:
+            empty = self.recent_menu.addAction("No recent files")
+            empty.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            clear = self.recent_menu.addAction("Clear List")
+            clear.triggered.connect(self._clear_recent)
+        self.recent_menu.setToolTipsVisible(True)
+
+    def recent_menu_paths(self) -> list[str]:
+        return [a.data() for a in self.recent_menu.actions() if isinstance(a.data(), str)]
+
+    def _clear_recent(self) -> None:
+        from explorer.settings import clear_recent_files
+
+        clear_recent_files()
+        self.context.recent_changed.emit()
+
+    def _show_shortcuts(self) -> None:
+        rows = [("Ctrl+O", "Open a model"), ("Ctrl+Q", "Quit"), ("Ctrl+1…4", "Switch views"),
+                ("Ctrl+L", "Show or hide the model library"), ("←/→, PgUp/PgDn", "Nudge the focused slider"),
+                ("R", "Random point"), ("Ctrl+R", "Back to the seed's point"), ("Ctrl+Z / Ctrl+Shift+Z",
+                                                                                 "Undo / redo a move"),
+                ("Ctrl+D", "Bookmark the point"), ("Ctrl+Shift+C / V", "Copy / paste the point as text"),
+                ("Ctrl+G", "Neighbour grid"), ("Ctrl+Shift+S", "Save a screenshot")]
+        html = "<table cellspacing=6>" + "".join(
+            f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        QMessageBox.information(self, "Keyboard shortcuts", html)
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, "About Latent Explorer",
+                          "<b>Latent Explorer</b><p>Look inside image generators: drag through the latent "
+                          "space of VAEs and GANs, interpolate, compare, and watch a DDPM denoise.</p>")
+
+    # -- status bar -------------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(140)
+        self.progress.setMaximumHeight(16)
+        self.progress.setVisible(False)
+        self.render_label = QLabel("—")
+        self.render_label.setToolTip("Time the last frame took on the inference worker")
+        self.render_label.setFixedWidth(self.render_label.fontMetrics().horizontalAdvance("0000.0 ms") + 8)
+        self._render_text = "—"
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(STATUS_REFRESH_MS)
+        self._render_timer.timeout.connect(self._show_render_time)
+        self.render_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.device_label = QLabel()
+        self.device_label.setToolTip("Where inference runs (Device menu to change)")
+        self.model_label = QLabel("no model")
+        for widget in (self.progress, self.render_label, self.device_label, self.model_label):
+            status.addPermanentWidget(widget)
+
+    def _frame_reported(self, seconds: float, device: str) -> None:
+        # A status-bar label that changes re-lays out the status bar and repaints much of the
+        # window, so during a drag the figure is shown a few times a second, not every frame.
+        self._render_text = f"{seconds * 1000:.1f} ms"
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+        if device != self._device:
+            self._device_changed(device)
+
+    def _show_render_time(self) -> None:
+        self.render_label.setText(self._render_text)
+
+    def _device_changed(self, device: str) -> None:
+        self._device = device
+        self.device_label.setText(device.upper() if device != "cpu" else "CPU")
+        for action in self.device_group.actions():
+            action.setChecked(action.data() == device)
+
+    def _on_progress(self, progress: Progress) -> None:
+        self._progress_ids.add(progress.request_id)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, max(progress.total, 1))
+        self.progress.setValue(progress.done)
+        self.progress.setFormat("%p%")
+        if progress.message and progress.message != self.progress.toolTip():
+            self.progress.setToolTip(progress.message)
+            self.statusBar().showMessage(f"{progress.message}…", 4000)
+
+    def _on_result(self, result: Result) -> None:
+        if result.request_id in self._progress_ids:
+            self._progress_ids.discard(result.request_id)
+            if not self._progress_ids:
+                self.progress.setVisible(False)
+
+    # -- screenshots ------------------------------------------------------------------------------
+    def save_screenshot(self, path: str | Path) -> None:
+        """A PNG of the window, written under a temporary name and renamed."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.png")
+        try:
+            if not self.grab().save(str(tmp), "PNG"):
+                raise OSError(f"could not write {path}")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _save_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "latent-explorer.png", "PNG (*.png)")
+        if path:
+            try:
+                self.save_screenshot(path)
+                self.statusBar().showMessage(f"Saved {path}", 5000)
+            except OSError as e:
+                self.banner.show_text(f"Could not save the screenshot: {e}", error=True)
+
+    # -- settings and closing -------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.context.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        view = s.value("window/view")
+        if isinstance(view, str):
+            self.show_view(view)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        s = self.context.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        current = self.tabs.currentWidget()
+        s.setValue("window/view", next((n for n, w in self._pages.items() if w is current), "latent"))
+        s.sync()
+        self.context.shutdown()
+        super().closeEvent(event)
+
+
+class _Banner(QFrame):
+    """A dismissable message above the views: errors in red, warnings in amber."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 6, 8)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_text(self, text: str, error: bool = True) -> None:
+        bg, fg, edge = ("#fce8e6", "#8c1d18", "#f4b4ae") if error else ("#fef7e0", "#7a4f01", "#f5d78e")
+        self.setStyleSheet(f"QFrame#banner {{ background: {bg}; border-bottom: 1px solid {edge}; }}"
+                           f" QLabel {{ color: {fg}; }} QToolButton {{ color: {fg}; }}")
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if not self.isHidden() else ""
+
+
+def _dropped_file(urls: list[QUrl]) -> str | None:
+    """The first local model file among dropped URLs."""
+    for url in urls:
+        if url.isLocalFile():
+            path = url.toLocalFile()
+            if Path(path).suffix.lower() in MODEL_SUFFIXES or Path(path).is_file():
+                return path
+    return None

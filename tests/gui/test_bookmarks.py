@@ -1,0 +1,147 @@
+"""Bookmarks: saved atomically, read back exactly, damaged files survived; points as text."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from explorer.bookmarks import Bookmark, BookmarkStore, point_from_text, point_to_text
+from explorer.context import AppContext
+from explorer.views.latent_panel import LatentPanel
+
+
+def test_bookmarks_round_trip_through_the_file(isolated_config):
+    store = BookmarkStore()
+    assert store.path.parent == isolated_config
+    a = Bookmark("smooth", "vae", [0.1, -2.25, 1e-7, 3.0])
+    b = Bookmark("blend", "cgan", [0.5] * 8, label=[0.25, 0.75], psi=0.7)
+    c = Bookmark("boot", "cgan", [1.0] * 8, label=9)
+    for bookmark in (a, b, c):
+        store.add(bookmark)
+    again = BookmarkStore()
+    assert again.warning is None
+    assert again.all() == [a, b, c]
+    assert again.for_model("cgan") == [b, c]
+    assert again.remove("cgan", "blend") and not again.remove("cgan", "blend")
+    assert BookmarkStore().all() == [a, c]
+    assert [p.name for p in isolated_config.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_adding_a_name_twice_replaces_the_bookmark(isolated_config):
+    store = BookmarkStore()
+    store.add(Bookmark("p", "vae", [1.0]))
+    store.add(Bookmark("p", "vae", [2.0]))
+    store.add(Bookmark("p", "gan", [3.0]))
+    assert [b.latent for b in BookmarkStore().all()] == [[2.0], [3.0]]
+    assert store.unique_name("vae") == "Point 2"
+
+
+def test_a_corrupt_bookmarks_file_is_set_aside_with_a_warning(isolated_config):
+    path = isolated_config / "bookmarks.json"
+    path.write_text('{"format": 1, "bookmarks": [{"name": "half', encoding="utf-8")
+    store = BookmarkStore()
+    assert store.all() == []
+    assert store.warning and "moved to bookmarks.corrupt-" in store.warning
+    aside = list(isolated_config.glob("bookmarks.corrupt-*.json"))
+    assert len(aside) == 1 and aside[0].read_text().endswith('"half')
+    store.add(Bookmark("fresh", "vae", [0.0]))
+    assert [b.name for b in BookmarkStore().all()] == ["fresh"]
+
+
+def test_unreadable_entries_are_skipped_and_the_original_kept(isolated_config):
+    path = isolated_config / "bookmarks.json"
+    good = Bookmark("ok", "vae", [1.0, 2.0]).to_dict()
+    path.write_text(json.dumps({"format": 1, "bookmarks": [good, {"name": "x", "latent": "nope"}]}))
+    store = BookmarkStore()
+    assert [b.name for b in store.all()] == ["ok"]
+    assert "1 bookmark(s) could not be read" in store.warning
+    assert len(list(isolated_config.glob("bookmarks.corrupt-*.json"))) == 1
+
+
+def test_points_as_text_round_trip_exactly():
+    latent = [0.1, -1.0 / 3.0, 2.5e-8, -3.0]
+    text = point_to_text("cgan", latent, [0.2, 0.8], 0.6)
+    point = point_from_text(text)
+    assert point == {"model": "cgan", "latent": latent, "label": [0.2, 0.8], "psi": 0.6}
+    assert point_from_text("0.5, -1 2e-1")["latent"] == [0.5, -1.0, 0.2]
+    assert point_from_text("[1, 2]")["latent"] == [1.0, 2.0]
+    for bad in ("", "hello there", '{"model": "vae"}', "[1, NaN]", "[]"):
+        with pytest.raises(ValueError):
+            point_from_text(bad)
+
+
+@pytest.fixture
+def panel(qtbot, tiny_models):
+    context = AppContext(device="cpu", bundled={"cvae": tiny_models["cvae"]})
+    p = LatentPanel(context)
+    qtbot.addWidget(p)
+    p.show()
+    with qtbot.waitSignal(context.model_opened, timeout=10000):
+        context.open_model("cvae")
+    settle(qtbot, p)
+    yield p
+    context.shutdown()
+
+
+def settle(qtbot, panel) -> None:
+    qtbot.waitUntil(lambda: panel.shown_id >= panel.last_request_id and panel.last_result is not None,
+                    timeout=10000)
+
+
+def test_saving_and_going_to_a_bookmark_restores_the_point_and_image(qtbot, panel):
+    panel.class_combo.setCurrentIndex(4)
+    panel.dim_sliders[0].slider.setValue(222)
+    settle(qtbot, panel)
+    saved_latent, saved_image = panel.latent, np.array(panel.image_view.image())
+    panel.bookmarks.name_edit.setText("my coat")
+    panel.bookmarks.save_button.click()
+    assert panel.bookmarks.names() == ["my coat"]
+    assert panel.context.bookmarks.get("cvae", "my coat").label == 4
+
+    panel.randomize()
+    settle(qtbot, panel)
+    panel.class_combo.setCurrentIndex(1)
+    settle(qtbot, panel)
+    assert not np.allclose(panel.latent, saved_latent)
+
+    panel.bookmarks.list.setCurrentRow(0)
+    panel.bookmarks.go_button.click()
+    settle(qtbot, panel)
+    assert np.allclose(panel.latent, saved_latent) and panel.label == 4
+    assert panel.class_combo.currentIndex() == 4
+    assert np.array_equal(np.array(panel.image_view.image()), saved_image)
+
+    panel.bookmarks.delete_button.click()
+    assert panel.bookmarks.names() == []
+    assert BookmarkStore().for_model("cvae") == []
+
+
+def test_copy_and_paste_a_point(qtbot, panel):
+    panel.blend_check.setChecked(True)
+    panel.blend_sliders[2].slider.setValue(100)
+    panel.dim_sliders[3].slider.setValue(-150)
+    settle(qtbot, panel)
+    panel.copy_point()
+    copied = QApplication.clipboard().text()
+    latent, label = panel.latent, panel.label
+    panel.randomize()
+    settle(qtbot, panel)
+    panel.blend_check.setChecked(False)
+    assert panel.paste_point()
+    settle(qtbot, panel)
+    assert np.allclose(panel.latent, latent) and panel.label == pytest.approx(label)
+    assert panel.blend_check.isChecked()
+    assert copied == panel.point_text()
+
+
+def test_pasting_something_that_is_not_a_point_changes_nothing(qtbot, panel):
+    before = panel.latent
+    messages = []
+    panel.context.status.connect(messages.append)
+    assert not panel.paste_point("the quick brown fox")
+    assert not panel.paste_point("[1, 2, 3]")              # cvae has 4 latent dimensions
+    assert np.array_equal(panel.latent, before)
+    assert any("not a point" in m for m in messages)
+    assert any("has 3 numbers" in m for m in messages)
