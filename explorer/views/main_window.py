@@ -5,7 +5,6 @@ A model that cannot be opened shows its message in a banner above the views; the
 """
 from __future__ import annotations
 
-import importlib
 import os
 import uuid
 from pathlib import Path
@@ -13,42 +12,22 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QScrollArea, QTabWidget, QToolButton, QVBoxLayout,
+                               QMenu, QMessageBox, QProgressBar, QScrollArea, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
 from explorer.context import AppContext
 from explorer.jobs.common import ModelInfo
+from explorer.views.compare import ComparePanel
+from explorer.views.diffusion import DiffusionPanel
+from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
 from explorer.worker import Progress, Result
 
 MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.pt2);;All files (*)"
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pt2", ".pth")
+PATH_SUFFIXES = (".gif", ".png")   # exported interpolations (GIF or filmstrip) that carry their path
 STATUS_REFRESH_MS = 200
-
-# (view name, module, class, tab title) of the views written in their own modules.
-OPTIONAL_VIEWS = (
-    ("interpolate", "explorer.views.interpolation", "InterpolationPanel", "Interpolate"),
-    ("compare", "explorer.views.compare", "ComparePanel", "Compare"),
-    ("diffusion", "explorer.views.diffusion", "DiffusionPanel", "Diffusion"),
-)
-
-
-def optional_views() -> list[tuple[str, type, str]]:
-    """(name, panel class, title) of each view whose module is there; missing ones are skipped."""
-    found = []
-    for name, module_name, class_name, title in OPTIONAL_VIEWS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:
-                continue
-            raise
-        panel = getattr(module, class_name, None)
-        if panel is not None:
-            found.append((name, panel, title))
-    return found
-
 
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
@@ -86,17 +65,27 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.latent_panel = LatentPanel(context)
+        self.interpolation_panel = InterpolationPanel(context)
+        self.interpolation_panel.set_point_source(self.latent_panel.point)
+        self.compare_panel = ComparePanel(context)
+        self.diffusion_panel = DiffusionPanel(context)
         self.add_view("latent", self.latent_panel, "Latent space")
-        for name, panel, title in optional_views():
-            self.add_view(name, panel(context), title)
-        for action in self.latent_panel.edit_actions():
-            if action is None:
-                self.point_menu.addSeparator()
-            else:
-                self.point_menu.addAction(action)
+        self.add_view("interpolate", self.interpolation_panel, "Interpolate")
+        self.add_view("compare", self.compare_panel, "Compare")
+        self.add_view("diffusion", self.diffusion_panel, "Diffusion")
+        _add_actions(self.point_menu, self.latent_panel.edit_actions())
         self.view_menu.addSeparator()
-        for action in self.latent_panel.view_actions():
-            self.view_menu.addAction(action)
+        _add_actions(self.view_menu, self.latent_panel.view_actions())
+        # each panel's own actions; their shortcuts work while that panel has focus
+        menu_bar = self.menuBar()
+        for title, actions in (
+                ("&Interpolate", self.interpolation_panel.file_actions() + self.interpolation_panel.view_actions()),
+                ("&Compare", self.compare_panel.view_actions()),
+                ("D&iffusion", self.diffusion_panel.edit_actions() + self.diffusion_panel.view_actions())):
+            if actions:
+                menu = QMenu(title, self)
+                menu_bar.insertMenu(self.view_menu.menuAction(), menu)
+                _add_actions(menu, actions)
 
         context.model_opened.connect(self._model_opened)
         context.model_failed.connect(self._model_failed)
@@ -186,7 +175,12 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.open_model(path)
+        if Path(path).suffix.lower() in PATH_SUFFIXES:
+            # an exported interpolation: its settings travel in the file
+            self.show_view("interpolate")
+            self.interpolation_panel.restore_from_gif(path)
+        else:
+            self.open_model(path)
 
     # -- menus ------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -414,6 +408,15 @@ class _Banner(QFrame):
 
     def text(self) -> str:
         return self.label.text() if not self.isHidden() else ""
+
+
+def _add_actions(menu, actions: list[QAction | None]) -> None:
+    """Adds actions to a menu; None stands for a separator."""
+    for action in actions:
+        if action is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(action)
 
 
 def _dropped_file(urls: list[QUrl]) -> str | None:

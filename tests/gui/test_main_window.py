@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 
 from explorer.cli import main
 from explorer.context import EMPTY_HINT, AppContext
-from explorer.views.main_window import MainWindow, optional_views
+from explorer.views.main_window import MainWindow
 
 
 @pytest.fixture
@@ -106,13 +106,35 @@ def test_a_corrupt_bookmarks_file_is_reported_not_fatal(qtbot, isolated_config, 
     w.close()
 
 
-def test_optional_views_are_those_whose_modules_exist():
-    import importlib.util
+def test_every_view_is_a_tab_and_a_dropped_gif_restores_its_interpolation(qtbot, tiny_models, tmp_path):
+    from explorer.jobs.interpolation import export_path
+    from models.checkpoint import load_checkpoint
 
-    names = [name for name, _, _ in optional_views()]
-    for name, module in (("interpolate", "explorer.views.interpolation"), ("compare", "explorer.views.compare"),
-                         ("diffusion", "explorer.views.diffusion")):
-        assert (name in names) == (importlib.util.find_spec(module) is not None)
+    context = AppContext(device="cpu", bundled={"vae": tiny_models["vae"], "cvae": tiny_models["cvae"]})
+    w = MainWindow(context)
+    qtbot.addWidget(w)
+    assert w.view_names() == ["latent", "interpolate", "compare", "diffusion"]
+    panel = w.interpolation_panel
+    w.show()
+    w.show_view("interpolate")        # the path is decoded while its tab is visible
+    with qtbot.waitSignal(panel.path_shown, timeout=20000):
+        w.open_model(str(tiny_models["cvae"]))
+    exported = panel.export_settings()
+    gif = tmp_path / "path.gif"
+    export_path(exported, gif, model_fn=lambda: load_checkpoint(tiny_models["cvae"]))
+    with qtbot.waitSignal(panel.path_shown, timeout=20000):
+        w.open_model(str(tiny_models["vae"]))
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(gif))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(panel.path_shown, timeout=20000) as restored:
+        w.dropEvent(drop)
+    assert w.current_view() == "interpolate"
+    assert restored.args[0].settings == exported
+    assert w.banner.isHidden()          # a GIF is not mistaken for a model file
+    w.close()
 
 
 def test_screenshot_option_writes_a_png_that_is_not_blank(qtbot, tmp_path, tiny_models, capsys):
