@@ -150,3 +150,21 @@ def test_compare_without_data_skips_only_the_vae_posterior(capsys, tiny_models, 
     code, _, err = _run(capsys, "compare", tiny_models["vae"], tiny_models["dcgan"], "--classifier",
                         tiny_models["classifier"], "--data", tmp_path / "absent", "--samples", "4")
     assert code == 2 and "Traceback" not in err
+
+
+def test_evaluate_a_classifier_measures_and_stores_its_test_accuracy(capsys, tiny_models, idx_data, tmp_path):
+    import torch
+
+    from models.checkpoint import load_checkpoint, read_metadata
+    from models.data import load_dataset
+
+    path = tmp_path / "classifier.safetensors"
+    shutil.copy(tiny_models["classifier"], path)
+    report = _evaluate_json(capsys, {**tiny_models, "classifier": path}, idx_data, "classifier", "--write")
+    test = load_dataset(idx_data, split="test")
+    predicted = load_checkpoint(path).predict(test.tensor()).argmax(1)
+    expected = (predicted == torch.from_numpy(test.labels)).float().mean().item()
+    assert report["test_images"] == 30
+    assert report["test_accuracy"] == pytest.approx(expected)
+    assert len(report["per_class_accuracy"]) == 10
+    assert read_metadata(path)["metrics"]["test_accuracy"] == report["test_accuracy"]

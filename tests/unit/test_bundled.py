@@ -1,0 +1,74 @@
+"""The bundled models: each loads, generates its declared shapes on the CPU and says how it was made."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import resources
+from models.checkpoint import load_checkpoint, read_metadata
+from models.data import DEFAULT_DATA_DIR
+from models.recipes import BUNDLED
+
+BUNDLED_FILES = resources.bundled_checkpoints()
+MODEL_KIND = {"vae": "vae", "cvae": "vae", "gan": "gan", "dcgan": "gan", "cgan": "gan", "ddpm": "ddpm",
+              "classifier": "classifier"}   # training kind -> the adapter's kind
+
+
+def test_every_recipe_has_its_bundled_checkpoint_and_the_bundle_fits_in_40_mb():
+    assert sorted(BUNDLED_FILES) == sorted(BUNDLED)
+    total = sum(p.stat().st_size for p in BUNDLED_FILES.values())
+    assert total < 40 * 2**20
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_model_loads_and_generates_its_declared_shapes(name):
+    meta = read_metadata(BUNDLED_FILES[name])
+    model = load_checkpoint(BUNDLED_FILES[name])
+    assert model.kind == meta["kind"] == MODEL_KIND[BUNDLED[name].kind]
+    assert list(model.image_shape) == meta["image_shape"] == [1, 28, 28]
+    assert list(model.latent_shape) == meta["latent_shape"]
+    if model.kind == "classifier":
+        probs = model.predict(torch.rand(3, 1, 28, 28))
+        assert probs.shape == (3, 10) and torch.allclose(probs.sum(1), torch.ones(3), atol=1e-5)
+        return
+    z = model.sample_latent(2, seed=0)
+    labels = torch.tensor([3, 7]) if model.is_conditional else None
+    images = model.decode(z, labels, num_steps=3) if model.kind == "ddpm" else model.decode(z, labels)
+    assert images.shape == (2, 1, 28, 28)
+    assert images.min() >= 0 and images.max() <= 1 and images.std() > 0.05   # not a blank image
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_metadata_records_the_recipe_and_the_measured_figures(name):
+    meta = read_metadata(BUNDLED_FILES[name])
+    recipe = BUNDLED[name]
+    training = meta["training"]
+    assert training["recipe"]["kind"] == recipe.kind
+    assert training["seed"] == recipe.seed and training["epochs"] == recipe.epochs
+    assert training["hardware"] and training["time_s"] > 0
+    assert all(len(curve) == recipe.epochs * (2 if name == "classifier" else 1) or name == "classifier"
+               for curve in training["loss_curve"].values())
+    assert meta["class_names"][0] == "T-shirt/top" and len(meta["class_names"]) == 10
+    metrics = meta["metrics"]
+    if name == "classifier":
+        assert metrics["test_accuracy"] > 0.85
+    else:
+        assert math.isfinite(metrics["fid"]) and metrics["fid"] > 0
+        assert metrics["samples"] >= 1000
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not DEFAULT_DATA_DIR.is_dir(), reason="needs Debian's dataset-fashion-mnist package")
+def test_evaluate_a_bundled_model_is_finite_and_seed_reproducible():
+    from models.checkpoint import open_model
+    from models.data import load_dataset
+    from models.evaluation import evaluate
+
+    test = load_dataset(None, split="test").subset(slice(0, 500))
+    model, classifier = open_model("vae"), open_model("classifier")
+    a = evaluate(model, classifier, test, n=200, seed=4)
+    b = evaluate(model, classifier, test, n=200, seed=4)
+    assert a["fid"] == b["fid"] and math.isfinite(a["fid"])
+    assert a["class_histogram"] == b["class_histogram"]
