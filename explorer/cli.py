@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Sequence
 
 # Order is the order of `latent-explorer --help`.
-COMMANDS = ("models", "inspect", "train", "train_bundled", "evaluate", "export_gif", "denoise", "compare", "bench")
+COMMANDS = ("models", "inspect", "train", "train_bundled", "evaluate", "sample", "export_gif", "denoise", "compare", "bench")
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -97,6 +97,7 @@ def save_checkpoint(path: str | Path, net: nn.Module, metadata: Mapping[str, Any
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         save_file(tensors, str(tmp), metadata={METADATA_KEY: document})
+        os.chmod(tmp, 0o644)   # the writer creates owner-only files; a model is meant to be shared
         os.replace(tmp, path)
     except OSError as exc:
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; check the directory "
