@@ -111,7 +111,7 @@ def test_cli_train_then_inspect(data_dir, tmp_path, capsys):
     assert "vae" in capsys.readouterr().out
 
 
-def test_cli_errors_are_messages_with_exit_code_2(tmp_path, capsys):
+def test_cli_errors_are_messages_with_exit_code_2(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint at all")
     assert main(["inspect", str(bad)]) == 2
@@ -120,13 +120,17 @@ def test_cli_errors_are_messages_with_exit_code_2(tmp_path, capsys):
                  "--out", str(tmp_path / "x.safetensors")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "dataset-fashion-mnist" in err and "Traceback" not in err
+    assert "does not exist" in err and "--data" in err and "Traceback" not in err
+    monkeypatch.setenv("LATENT_EXPLORER_DATA", str(tmp_path / "not-installed"))
+    assert main(["train", "vae", "--epochs", "1", "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
 
 
 def test_interrupted_training_writes_nothing(data_dir, tmp_path):
     data = load_dataset(data_dir, split="train")
-    out = tmp_path / "never.safetensors"
+    out = tmp_path / "models" / "never.safetensors"
+    out.parent.mkdir()
 
     def interrupt(progress):
         raise KeyboardInterrupt
@@ -134,7 +138,7 @@ def test_interrupted_training_writes_nothing(data_dir, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(TrainOptions(kind="vae", epochs=1, batch_size=16, device="cpu", arch=SMALL_ARCH["vae"]),
               data, out, progress=interrupt)
-    assert list(tmp_path.iterdir()) == []
+    assert list(out.parent.iterdir()) == []
 
 
 def test_models_package_does_not_import_qt():
