@@ -1,0 +1,529 @@
+"""Pictures of a latent space: the K x K decoded map of a plane and a scatter of latents.
+
+`LatentMapView` shows a map as it fills in (blocks of rows stream from the worker), can colour
+each cell by the classifier's prediction (the class map), marks named points of the plane, and
+shows the decoded image of the cell under the mouse. `LatentScatterView` draws up to tens of
+thousands of latents coloured by class; clicking one asks for it to be decoded. The class colours
+come from one fixed palette that colour-blind readers can tell apart, named by `ClassLegend`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (QGraphicsRectItem, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
+                               QWidget)
+
+from explorer.jobs.compare import LatentMap, MapRows, ScatterData
+from explorer.views.image_view import BACKGROUND, ImageView
+
+FASHION_MNIST_CLASSES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+# Paul Tol's "muted" scheme (nine colours designed to stay distinct under the common forms of
+# colour blindness) plus his pale grey as the tenth.
+CLASS_COLOURS: tuple[str, ...] = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE",
+                                  "#882255", "#44AA99", "#999933", "#AA4499", "#DDDDDD")
+OVERLAY_ALPHA = 120        # of 255: the decoded images stay readable under the class colours
+SCATTER_ALPHA = 170
+AXIS_COLOUR = "#9aa0a6"
+
+
+def class_colour(index: int) -> QColor:
+    return QColor(CLASS_COLOURS[index % len(CLASS_COLOURS)])
+
+
+def class_rgb(index: int) -> tuple[int, int, int]:
+    c = class_colour(index)
+    return c.red(), c.green(), c.blue()
+
+
+def class_rgb_table(n: int = len(CLASS_COLOURS)) -> np.ndarray:
+    """(n, 3) uint8: the palette as pixels."""
+    return np.array([class_rgb(i) for i in range(n)], dtype=np.uint8)
+
+
+def class_name(names: Sequence[str], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else f"class {index}"
+
+
+class ClassLegend(QWidget):
+    """Swatches naming the classes, in two rows of five."""
+
+    def __init__(self, names: Sequence[str] = FASHION_MNIST_CLASSES, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(14)
+        self._grid.setVerticalSpacing(2)
+        self._names: tuple[str, ...] = ()
+        self.setToolTip("Class colours of the class maps, scatters and path strips")
+        self.set_names(names)
+
+    def names(self) -> tuple[str, ...]:
+        return self._names
+
+    def set_names(self, names: Sequence[str]) -> None:
+        names = tuple(names) or FASHION_MNIST_CLASSES
+        if names == self._names:
+            return
+        self._names = names
+        while self._grid.count():
+            item = self._grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        per_row = math.ceil(len(names) / 2)
+        for i, name in enumerate(names):
+            swatch = QLabel()
+            swatch.setFixedSize(12, 12)
+            swatch.setStyleSheet(f"background: {class_colour(i).name()}; border: 1px solid #5f6368;")
+            text = QLabel(name)
+            cell = QWidget()
+            row = QHBoxLayout(cell)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(4)
+            row.addWidget(swatch)
+            row.addWidget(text)
+            self._grid.addWidget(cell, i // per_row, i % per_row)
+        self._grid.setColumnStretch(per_row, 1)   # swatches packed to the left
+
+
+def _plot_widget() -> pg.PlotWidget:
+    plot = pg.PlotWidget(background=BACKGROUND)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        axis.setPen(AXIS_COLOUR)
+        axis.setTextPen(AXIS_COLOUR)
+        axis.enableAutoSIPrefix(False)   # latent coordinates read better as plain numbers
+    plot.getViewBox().setAspectLocked(True)
+    return plot
+
+
+class LatentMapView(QWidget):
+    """A K x K map of decoded images over plane coordinates (s to the right, t up)."""
+
+    cell_hovered = Signal(int, int)     # row, column (row 0 at the top); (-1, -1) when the mouse leaves
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot = _plot_widget()
+        self.plot.setToolTip("Decoded images over a plane of the latent space; hover a cell to see it "
+                             "larger, click to pick it, scroll to zoom")
+        # One image item per block of rows as they stream in: each update converts only the new
+        # rows, never the whole (up to 1792 x 1792) mosaic, so the event loop stays free.
+        self._block_items: list[pg.ImageItem] = []
+        self._overlay_item = pg.ImageItem(axisOrder="row-major")
+        self._overlay_item.setZValue(5)
+        self.plot.addItem(self._overlay_item)
+        self._hover = QGraphicsRectItem()
+        pen = QPen(QColor("#f9ab00"))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        self._hover.setPen(pen)
+        self._hover.setZValue(20)
+        self._hover.hide()
+        self.plot.addItem(self._hover)
+        self._anchor_items: list[pg.GraphicsObject] = []
+
+        self.preview = ImageView(self, minimum=96)
+        self.preview.setFixedSize(112, 112)
+        self.preview.setToolTip("The decoded image of the cell under the mouse")
+        self.preview_label = QLabel("Hover the map")
+        self.preview_label.setWordWrap(True)
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.preview_label.setFixedWidth(112)
+        self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.hide()
+
+        side = QVBoxLayout()
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.preview)
+        side.addWidget(self.preview_label)
+        side.addStretch(1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.plot, 1)
+        body.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.message_label)
+        layout.addLayout(body, 1)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        self._k = 0
+        self._cell: tuple[int, int, int] = (0, 0, 1)
+        self._lo, self._hi = -1.0, 1.0
+        self._images: np.ndarray | None = None       # (k, k, H, W, C)
+        self._filled: np.ndarray | None = None       # (k,) rows that arrived
+        self._classes: np.ndarray | None = None      # (k, k), -1 where not yet known
+        self._confidence: np.ndarray | None = None
+        self._class_names: tuple[str, ...] = FASHION_MNIST_CLASSES
+        self._overlay_on = True
+        self._hovered = (-1, -1)
+        self._axis_names: tuple[str, str] = ("", "")
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
+
+    # -- filling in -------------------------------------------------------------------------------
+    def begin(self, k: int, cell_shape: tuple[int, int, int], lo: float, hi: float,
+              axis_names: tuple[str, str], anchors: Sequence[tuple[str, float, float]] = (),
+              class_names: Sequence[str] = ()) -> None:
+        """A blank k x k map of (H, W, C) cells over [lo, hi]^2, waiting for rows."""
+        self.clear_message()
+        self._k = int(k)
+        self._cell = tuple(int(s) for s in cell_shape)  # type: ignore[assignment]
+        self._lo, self._hi = float(lo), float(hi)
+        h, w, c = self._cell
+        self._images = np.zeros((k, k, h, w, c), dtype=np.uint8)
+        self._filled = np.zeros(k, dtype=bool)
+        self._classes = np.full((k, k), -1, dtype=np.int64)
+        self._confidence = np.zeros((k, k), dtype=np.float32)
+        if class_names:
+            self._class_names = tuple(class_names)
+        self._set_axis_names(axis_names)
+        self._set_anchors(anchors)
+        self._clear_blocks()
+        self._refresh_overlay()
+        span = self._hi - self._lo
+        self.plot.getViewBox().setRange(QRectF(self._lo, self._lo, span, span), padding=0.02)
+
+    def add_rows(self, rows: MapRows) -> None:
+        if self._images is None or self._filled is None or rows.images.shape[1] != self._k:
+            return
+        stop = rows.start + rows.images.shape[0]
+        self._images[rows.start:stop] = rows.images
+        self._filled[rows.start:stop] = True
+        if rows.classes is not None and self._classes is not None and self._confidence is not None:
+            self._classes[rows.start:stop] = rows.classes
+            if rows.confidence is not None:
+                self._confidence[rows.start:stop] = rows.confidence
+        self._add_block(rows.start, rows.images)
+        self._refresh_overlay()
+
+    def set_map(self, latent_map: LatentMap) -> None:
+        """The finished map. When it is the one whose rows were streamed, what is drawn stays."""
+        k = latent_map.k
+        h, w, c = latent_map.images.shape[2:]
+        same_layout = (self._k, self._cell, self._lo, self._hi) == (k, (h, w, c), latent_map.lo, latent_map.hi)
+        streamed = (same_layout and self._filled is not None and bool(self._filled.all())
+                    and self._images is not None and np.array_equal(self._images, latent_map.images))
+        if not same_layout:
+            self.begin(k, (h, w, c), latent_map.lo, latent_map.hi, latent_map.axis_names, latent_map.anchors,
+                       latent_map.class_names)
+        else:
+            self._set_axis_names(latent_map.axis_names)
+            self._set_anchors(latent_map.anchors)
+        if latent_map.class_names:
+            self._class_names = tuple(latent_map.class_names)
+        if not streamed:
+            self._images = latent_map.images.copy()
+            self._clear_blocks()
+            self._add_block(0, self._images)
+        self._filled = np.ones(k, dtype=bool)
+        if latent_map.classes is not None:
+            self._classes = latent_map.classes.copy()
+            self._confidence = (latent_map.confidence.copy() if latent_map.confidence is not None
+                                else np.zeros((k, k), dtype=np.float32))
+        else:
+            self._classes = np.full((k, k), -1, dtype=np.int64)
+            self._confidence = np.zeros((k, k), dtype=np.float32)
+        self._refresh_overlay()
+
+    def clear(self) -> None:
+        self._images = self._filled = self._classes = self._confidence = None
+        self._k = 0
+        self._clear_blocks()
+        self._overlay_item.clear()
+        self._set_anchors(())
+        self._hover.hide()
+
+    # -- class map ----------------------------------------------------------------------------------
+    def set_class_overlay(self, on: bool) -> None:
+        self._overlay_on = bool(on)
+        self._refresh_overlay()
+
+    def class_overlay_shown(self) -> bool:
+        return self._overlay_on and self._overlay_item.isVisible() and self._overlay_item.image is not None
+
+    def classes(self) -> np.ndarray | None:
+        """(k, k) predicted class per cell (-1 where none), row 0 at the top."""
+        return None if self._classes is None else self._classes.copy()
+
+    def classes_shown(self) -> set[int]:
+        """The classes the class map colours at least one cell with."""
+        if self._classes is None:
+            return set()
+        return {int(c) for c in np.unique(self._classes) if c >= 0}
+
+    def overlay_image(self) -> np.ndarray | None:
+        """The class map's RGBA pixels as drawn (row 0 at the top), or None."""
+        image = self._overlay_item.image
+        return None if image is None else np.asarray(image)[::-1]
+
+    def mosaic(self) -> np.ndarray | None:
+        """The map as one picture (k*H, k*W, C), row 0 at the top."""
+        if self._images is None:
+            return None
+        k = self._k
+        h, w, c = self._cell
+        return self._images.transpose(0, 2, 1, 3, 4).reshape(k * h, k * w, c)
+
+    @property
+    def k(self) -> int:
+        return self._k
+
+    def drawn_blocks(self) -> list[tuple[float, float, np.ndarray]]:
+        """(bottom t, top t, picture as drawn) of each block of rows on screen, top block first."""
+        out = []
+        for item in self._block_items:
+            rect = item.mapRectToParent(item.boundingRect())
+            out.append((rect.top(), rect.bottom(), np.asarray(item.image)[::-1]))
+        return sorted(out, key=lambda b: -b[1])
+
+    def rows_filled(self) -> int:
+        return 0 if self._filled is None else int(self._filled.sum())
+
+    # -- messages -----------------------------------------------------------------------------------
+    def show_message(self, text: str, error: bool = False) -> None:
+        colour = "#ffb4ab" if error else "#c4c7c5"
+        self.message_label.setStyleSheet(f"color: {colour};")
+        self.message_label.setText(text)
+        self.message_label.show()
+
+    def clear_message(self) -> None:
+        self.message_label.hide()
+        self.message_label.clear()
+
+    def message(self) -> str:
+        return "" if self.message_label.isHidden() else self.message_label.text()
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def _rect(self) -> QRectF:
+        span = self._hi - self._lo
+        return QRectF(self._lo, self._lo, span, span)
+
+    def _set_axis_names(self, names: tuple[str, str]) -> None:
+        if self._axis_names != tuple(names):
+            self._axis_names = tuple(names)  # type: ignore[assignment]
+            self.plot.setLabel("bottom", names[0])
+            self.plot.setLabel("left", names[1])
+
+    def _clear_blocks(self) -> None:
+        for item in self._block_items:
+            self.plot.removeItem(item)
+        self._block_items = []
+
+    def _add_block(self, start: int, block: np.ndarray) -> None:
+        """Draws rows start.. of the map from their cells (rows, k, H, W, C)."""
+        rows, k, h, w, c = block.shape
+        picture = block.transpose(0, 2, 1, 3, 4).reshape(rows * h, k * w, c)
+        picture = picture[:, :, 0] if c == 1 else picture
+        item = pg.ImageItem(axisOrder="row-major")
+        # The plot's y axis points up, so the picture is flipped to keep row 0 (largest t) on top.
+        item.setImage(np.ascontiguousarray(picture[::-1]), levels=(0, 255))
+        step = (self._hi - self._lo) / self._k
+        item.setRect(QRectF(self._lo, self._hi - (start + rows) * step, self._hi - self._lo, rows * step))
+        self.plot.addItem(item)
+        self._block_items.append(item)
+
+    def _refresh_overlay(self) -> None:
+        if self._classes is None or not self._overlay_on or not (self._classes >= 0).any():
+            self._overlay_item.hide()
+            return
+        table = class_rgb_table(max(len(CLASS_COLOURS), int(self._classes.max()) + 1))
+        rgba = np.zeros(self._classes.shape + (4,), dtype=np.uint8)
+        known = self._classes >= 0
+        rgba[known, :3] = table[self._classes[known] % len(table)]
+        rgba[known, 3] = OVERLAY_ALPHA
+        self._overlay_item.setImage(np.ascontiguousarray(rgba[::-1]), levels=(0, 255))
+        self._overlay_item.setRect(self._rect())
+        self._overlay_item.show()
+
+    def _set_anchors(self, anchors: Sequence[tuple[str, float, float]]) -> None:
+        for item in self._anchor_items:
+            self.plot.removeItem(item)
+        self._anchor_items = []
+        if not anchors:
+            return
+        spots = pg.ScatterPlotItem([a[1] for a in anchors], [a[2] for a in anchors], size=9,
+                                   pen=pg.mkPen("#000000", width=1), brush=pg.mkBrush("#f9ab00"), symbol="o")
+        spots.setZValue(30)
+        self.plot.addItem(spots)
+        self._anchor_items.append(spots)
+        for name, s, t in anchors:
+            text = pg.TextItem(name, color="#f9ab00", anchor=(0, 1), fill=pg.mkBrush(30, 31, 34, 200))
+            text.setPos(s, t)
+            text.setZValue(31)
+            self.plot.addItem(text)
+            self._anchor_items.append(text)
+
+    # -- mouse --------------------------------------------------------------------------------------
+    def cell_at(self, s: float, t: float) -> tuple[int, int]:
+        """(row, column) of the cell at plane coordinates (s, t), or (-1, -1) outside the map."""
+        if self._k == 0 or not (self._lo <= s <= self._hi and self._lo <= t <= self._hi):
+            return -1, -1
+        span = self._hi - self._lo
+        col = min(self._k - 1, int((s - self._lo) / span * self._k))
+        up = min(self._k - 1, int((t - self._lo) / span * self._k))
+        return self._k - 1 - up, col
+
+    def _scene_to_cell(self, pos: QPointF) -> tuple[int, int]:
+        box = self.plot.getViewBox()
+        if not box.sceneBoundingRect().contains(pos):
+            return -1, -1
+        point = box.mapSceneToView(pos)
+        return self.cell_at(point.x(), point.y())
+
+    def _mouse_moved(self, pos: QPointF) -> None:
+        self.hover_cell(*self._scene_to_cell(pos))
+
+    def _mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        row, col = self._scene_to_cell(event.scenePos())
+        if row >= 0 and self._filled is not None and self._filled[row]:
+            self.cell_clicked.emit(row, col)
+
+    def hover_cell(self, row: int, col: int) -> None:
+        """Shows cell (row, col) in the preview (also what the mouse does); (-1, -1) clears it."""
+        if (row, col) == self._hovered:
+            return
+        self._hovered = (row, col)
+        if row < 0 or self._images is None or self._filled is None or not self._filled[row]:
+            self._hover.hide()
+            self.cell_hovered.emit(-1, -1)
+            return
+        self.preview.set_image(self._images[row, col])
+        step = (self._hi - self._lo) / self._k
+        self._hover.setRect(QRectF(self._lo + col * step, self._lo + (self._k - 1 - row) * step, step, step))
+        self._hover.show()
+        self.preview_label.setText(self.describe_cell(row, col))
+        self.cell_hovered.emit(row, col)
+
+    def describe_cell(self, row: int, col: int) -> str:
+        coords = np.linspace(self._lo, self._hi, self._k)
+        text = f"s = {coords[col]:+.2f}\nt = {coords[self._k - 1 - row]:+.2f}"
+        if self._classes is not None and self._classes[row, col] >= 0:
+            c = int(self._classes[row, col])
+            conf = float(self._confidence[row, col]) if self._confidence is not None else float("nan")
+            text += f"\n{class_name(self._class_names, c)} ({conf:.0%})"
+        return text
+
+    def prediction(self, row: int, col: int) -> tuple[int | None, float | None]:
+        """(class, probability) the classifier gave cell (row, col), or (None, None)."""
+        if self._classes is None or self._classes[row, col] < 0:
+            return None, None
+        conf = None if self._confidence is None else float(self._confidence[row, col])
+        return int(self._classes[row, col]), conf
+
+    def cell_image(self, row: int, col: int) -> np.ndarray | None:
+        if self._images is None or self._filled is None or not self._filled[row]:
+            return None
+        return self._images[row, col]
+
+
+class LatentScatterView(QWidget):
+    """Latents as points coloured by class; clicking one emits its index."""
+
+    point_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot = _plot_widget()
+        self.plot.getViewBox().setAspectLocked(False)
+        self.description = QLabel("")
+        self.description.setWordWrap(True)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.description)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.plot, 1)
+        self._items: list[pg.ScatterPlotItem] = []
+        self._marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#f9ab00", width=2), brush=None, symbol="o")
+        self._marker.setZValue(50)
+        self.plot.addItem(self._marker)
+        self._data: ScatterData | None = None
+
+    def set_data(self, data: ScatterData) -> None:
+        self.clear_message()
+        for item in self._items:
+            self.plot.removeItem(item)
+        self._items = []
+        self._marker.clear()
+        self._data = data
+        indices = np.arange(len(data.classes))
+        # One item per class: one brush each draws far faster than a brush per point.
+        for c in sorted(int(c) for c in np.unique(data.classes)):
+            mask = data.classes == c
+            colour = class_colour(c)
+            colour.setAlpha(SCATTER_ALPHA)
+            item = pg.ScatterPlotItem(data.coords[mask, 0], data.coords[mask, 1], data=indices[mask], size=4,
+                                      pen=None, brush=pg.mkBrush(colour), hoverable=False,
+                                      name=class_name(data.class_names, c))
+            item.sigClicked.connect(self._clicked)
+            self.plot.addItem(item)
+            self._items.append(item)
+        x_name, y_name = data.axis_names
+        if data.axis_names[0].startswith("PC"):
+            x_name += f" ({data.explained[0]:.0%} of variance)"
+            y_name += f" ({data.explained[1]:.0%})"
+        self.plot.setLabel("bottom", x_name)
+        self.plot.setLabel("left", y_name)
+        self.description.setText(f"{data.description}. Click a point to decode it.")
+        self.plot.getViewBox().autoRange(padding=0.05)
+
+    def data(self) -> ScatterData | None:
+        return self._data
+
+    def point_count(self) -> int:
+        return sum(len(item.data) for item in self._items)
+
+    def classes_drawn(self) -> set[int]:
+        if self._data is None:
+            return set()
+        return {int(c) for c in np.unique(self._data.classes)}
+
+    def clear(self) -> None:
+        for item in self._items:
+            self.plot.removeItem(item)
+        self._items = []
+        self._marker.clear()
+        self._data = None
+        self.description.clear()
+
+    def select(self, index: int) -> None:
+        """Marks point `index` (as a click does) and emits point_clicked."""
+        if self._data is None or not 0 <= index < len(self._data.coords):
+            return
+        x, y = self._data.coords[index]
+        self._marker.setData([float(x)], [float(y)])
+        self.point_clicked.emit(int(index))
+
+    def _clicked(self, _item, points, *_args) -> None:
+        if len(points):
+            self.select(int(points[0].data()))
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        colour = "#ffb4ab" if error else "#c4c7c5"
+        self.message_label.setStyleSheet(f"color: {colour};")
+        self.message_label.setText(text)
+        self.message_label.show()
+
+    def clear_message(self) -> None:
+        self.message_label.hide()
+        self.message_label.clear()
+
+    def message(self) -> str:
+        return "" if self.message_label.isHidden() else self.message_label.text()
