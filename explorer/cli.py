@@ -10,7 +10,8 @@ import importlib
 from collections.abc import Sequence
 
 # Order is the order of `latent-explorer --help`.
-COMMANDS = ("models", "inspect", "train", "train_bundled", "evaluate", "sample", "export_gif", "denoise", "compare", "bench")
+COMMANDS = ("models", "inspect", "train", "train_bundled", "evaluate", "sample", "export_gif", "denoise", "compare",
+            "bench")
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -32,13 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=run_gui)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"explorer.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"explorer.commands.{name}":
-                raise
-            continue   # not written yet
-        module.register(sub)
+        importlib.import_module(f"explorer.commands.{name}").register(sub)
     return parser
 
 
