@@ -58,12 +58,13 @@ def _report_first_frame(window) -> None:
     target = os.environ.get(FIRST_FRAME_ENV)
     if not target:
         return
+    from models.atomic import atomic_write_text
+
     panel = window.latent_panel
 
     def painted(_tag: int) -> None:
         panel.image_view.frame_painted.disconnect(painted)
-        with open(target, "w", encoding="utf-8") as f:
-            f.write(repr(time.time()))
+        atomic_write_text(target, repr(time.time()))
 
     panel.image_view.frame_painted.connect(painted)
 
@@ -95,6 +96,17 @@ def _screenshot(app, window, out: str, view: str, expect_frame: bool) -> int:
     def result(_r) -> None:
         state["last_result"] = time.perf_counter()
 
+    def ran(_result) -> None:
+        state["ran"] = True
+
+    def start_run(_model) -> None:
+        window.diffusion_panel.model_changed.disconnect(start_run)
+        window.diffusion_panel.run()
+
+    if view == "diffusion":   # a picture of the diffusion view shows a finished run
+        state["ran"] = False
+        window.diffusion_panel.run_finished.connect(ran)
+        window.diffusion_panel.model_changed.connect(start_run)
     panel.image_view.frame_painted.connect(painted)
     panel.error_shown.connect(failed)
     window.context.model_opened.connect(opened)
@@ -107,6 +119,8 @@ def _screenshot(app, window, out: str, view: str, expect_frame: bool) -> int:
             return True
         if view == "latent":
             return state["painted"] or not expect_frame
+        if not state.get("ran", True):
+            return False
         return state["opened"] and time.perf_counter() - state["last_result"] > SETTLE_S
 
     def check() -> None:
