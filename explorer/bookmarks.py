@@ -17,7 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from explorer.settings import atomic_write_text, config_dir
+from explorer.settings import config_dir
+from models.atomic import atomic_write_text
 
 FORMAT = 1
 FILE_NAME = "bookmarks.json"

@@ -13,8 +13,6 @@ count a user asked for, and it gives no chance to cancel between frames.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import GifImagePlugin, Image, PngImagePlugin, UnidentifiedImageError
+
+from models.atomic import atomic_path
 
 # Marker identifying our settings JSON inside a GIF comment or PNG text chunk.
 SETTINGS_MARKER = "latent-explorer"
@@ -156,20 +156,13 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[BinaryI
         raise ExportError(f"the folder {path.parent} does not exist")
     if path.exists() and not overwrite:
         raise ExportExistsError(f"{path} already exists; choose another name or allow overwriting")
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        fp = open(temp, "xb")
-    except OSError as e:
-        raise ExportError(f"cannot write to {path.parent}: {e.strerror or e}") from None
-    try:
+    with atomic_path(path) as temp:
+        try:
+            fp = open(temp, "xb")
+        except OSError as e:
+            raise ExportError(f"cannot write to {path.parent}: {e.strerror or e}") from None
         with fp:
             yield fp
-            fp.flush()
-            os.fsync(fp.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _checkpoint(step: int, total: int, cancelled: CancelledFn | None, progress: ProgressFn | None) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from models.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
@@ -35,22 +36,6 @@ def config_dir() -> Path:
         folder = Path(base).expanduser() / APP_NAME
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write under a temporary name in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def recent_files() -> list[str]:

@@ -25,7 +25,6 @@ import os
 import pickle
 import re
 import threading
-import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
+
+from models.atomic import atomic_path
 
 if TYPE_CHECKING:
     from models.generative import GenerativeModel
@@ -93,17 +94,12 @@ def save_checkpoint(path: str | Path, net: nn.Module, metadata: Mapping[str, Any
             t = t.to(torch.float16)
         tensors[key] = t
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: document})
-        os.chmod(tmp, 0o644)   # the writer creates owner-only files; a model is meant to be shared
-        os.replace(tmp, path)
+        with atomic_path(path) as temp:
+            save_file(tensors, str(temp), metadata={METADATA_KEY: document})
     except OSError as exc:
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; check the directory "
                               f"exists and is writable and the disk is not full") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _validated_for_save(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from models.atomic import atomic_write_bytes
 
 DEFAULT_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 DATA_ENV_VAR = "LATENT_EXPLORER_DATA"
@@ -149,21 +150,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
             + np.ascontiguousarray(array, dtype=_IDX_TYPES[code]).tobytes())
     if path.name.endswith(".gz"):
         body = gzip.compress(body, mtime=0)
-    _atomic_write_bytes(path, body)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh name in the same directory (so the rename is atomic), created with the usual
-    # permissions rather than mkstemp's owner-only ones
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, body)
 
 
 # -- Fashion-MNIST -----------------------------------------------------------------------------

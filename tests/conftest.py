@@ -53,6 +53,18 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return {name: make_tiny_checkpoint(name, folder) for name in TINY}
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules of tiny nets: they gain nothing from a second thread, and lose a lot when the
+    cores are shared."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def isolated_config(tmp_path, monkeypatch):
     """Each test gets a fresh config folder (bookmarks, recent files) and QSettings."""

@@ -1,11 +1,16 @@
 """One module per `latent-explorer` subcommand. Each has `register(subparsers)`, which adds its
-parser and sets `func` to a function taking the parsed arguments and returning the exit code."""
+parser and sets `func` to a function taking the parsed arguments and returning the exit code.
+`measuring` is no command: it holds what `evaluate` and `compare` share."""
 from __future__ import annotations
 
 import json
 import sys
 
 EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A user-facing problem with a command's arguments or inputs: printed on stderr, exit code 2."""
 
 
 def fail(message: str) -> int:

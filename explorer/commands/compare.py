@@ -7,10 +7,9 @@ import argparse
 import sys
 from typing import Any
 
-from explorer.commands import fail, print_json
-from explorer.commands.evaluate import (ROW_FORMATS, CommandError, add_common_arguments, check_counts,
-                                        explanation_lines, number, open_classifier, open_generator,
-                                        pick_device, progress_printer, runtime_message)
+from explorer.commands import CommandError, print_json
+from explorer.commands.measuring import (ROW_FORMATS, add_common_arguments, check_counts, explanation_lines, failure,
+                                         number, open_classifier, open_generator, pick_device, progress_printer)
 
 # the same default as models.evaluation.DEFAULT_COMPARE_SAMPLES; repeated so `--help` needs no torch
 DEFAULT_SAMPLES = 500
@@ -73,13 +72,8 @@ def run(args: argparse.Namespace) -> int:
                          paths=args.paths, batch_size=args.batch_size,
                          progress=progress_printer(f"comparing {a.name} and {b.name}"))
         result["device"] = device
-    except (CommandError, ValueError) as e:
-        return fail(str(e))
-    except RuntimeError as e:
-        return fail(runtime_message(e))
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    except (CommandError, ValueError, RuntimeError, KeyboardInterrupt) as e:
+        return failure(e)
     if args.json:
         print_json(result)
     else:

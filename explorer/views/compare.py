@@ -15,13 +15,14 @@ channel. The columns are `ModelColumn`s (explorer/views/compare_column.py).
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFrame, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -29,8 +30,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
 from explorer.context import AppContext
 from explorer.jobs.common import ModelInfo, load_info_job
 from explorer.jobs.compare import MAP_KINDS, EndpointSpec, metrics_job
+from explorer.views.actions import panel_action
 from explorer.views.compare_column import ModelColumn, channel_name
 from explorer.views.latent_map import ClassLegend
+from explorer.views.layout import row
 from explorer.worker import Progress, Request, Result
 
 METRICS_CHANNEL = "compare-metrics"
@@ -134,32 +137,11 @@ class ComparePanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running inversion, maps and measurements (Esc)")
 
-        self.path_controls = QWidget()
-        path_row = QHBoxLayout(self.path_controls)
-        path_row.setContentsMargins(0, 0, 0, 0)
-        self.seed_controls = QWidget()
-        seeds_row = QHBoxLayout(self.seed_controls)
-        seeds_row.setContentsMargins(0, 0, 0, 0)
-        seeds_row.addWidget(QLabel("A seed"))
-        seeds_row.addWidget(self.seed_a)
-        seeds_row.addWidget(QLabel("B seed"))
-        seeds_row.addWidget(self.seed_b)
-        self.image_controls = QWidget()
-        images_row = QHBoxLayout(self.image_controls)
-        images_row.setContentsMargins(0, 0, 0, 0)
-        images_row.addWidget(QLabel("A test image"))
-        images_row.addWidget(self.image_a)
-        images_row.addWidget(QLabel("B"))
-        images_row.addWidget(self.image_b)
-        images_row.addWidget(QLabel("Inversion steps"))
-        images_row.addWidget(self.steps_box)
-        path_row.addWidget(self.seed_controls)
-        path_row.addWidget(self.image_controls)
-        path_row.addWidget(QLabel("Frames"))
-        path_row.addWidget(self.frames_box)
-        path_row.addWidget(self.slerp_check)
-        path_row.addWidget(self.play_button)
-        path_row.addWidget(self.frame_slider, 1)
+        self.seed_controls = row(QLabel("A seed"), self.seed_a, QLabel("B seed"), self.seed_b)
+        self.image_controls = row(QLabel("A test image"), self.image_a, QLabel("B"), self.image_b,
+                                  QLabel("Inversion steps"), self.steps_box)
+        self.path_controls = row(self.seed_controls, self.image_controls, QLabel("Frames"), self.frames_box,
+                                 self.slerp_check, self.play_button, self.frame_slider, 1)
 
         link_row = QHBoxLayout()
         link_row.addWidget(QLabel("Link"))
@@ -257,16 +239,7 @@ class ComparePanel(QWidget):
         self._update_link_controls()
 
     def _build_actions(self) -> None:
-        def action(text: str, shortcut: str, slot: Callable[[], None], tip: str) -> QAction:
-            a = QAction(text, self)
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
+        action = functools.partial(panel_action, self)
         self.measure_action = action("Measure metrics", "Ctrl+M", self.measure,
                                      "Compute the metrics table of both models")
         self.cancel_action = action("Cancel", "Esc", self.cancel, "Stop the running compare jobs")

@@ -23,6 +23,7 @@ from explorer.jobs.compare import (InversionProgress, InversionSettings, LatentM
 from explorer.views.image_view import BACKGROUND, ImageView
 from explorer.views.latent_map import (FASHION_MNIST_CLASSES, LatentMapView, LatentScatterView, class_colour,
                                        class_name, class_rgb_table)
+from explorer.views.layout import row
 from explorer.worker import Progress, Result
 
 if TYPE_CHECKING:
@@ -214,18 +215,8 @@ class ModelColumn(QWidget):
         self.class_map = QCheckBox("Classes")
         self.class_map.setChecked(settings.value(f"{key}/class_map", True, type=bool))
         self.class_map.setToolTip("Colour each cell by the classifier's prediction of its image")
-        self.dims_row = QWidget()
-        dims_layout = QHBoxLayout(self.dims_row)
-        dims_layout.setContentsMargins(0, 0, 0, 0)
-        dims_layout.addWidget(QLabel("x"))
-        dims_layout.addWidget(self.dim_x)
-        dims_layout.addWidget(QLabel("y"))
-        dims_layout.addWidget(self.dim_y)
-        self.c_row = QWidget()
-        c_layout = QHBoxLayout(self.c_row)
-        c_layout.setContentsMargins(0, 0, 0, 0)
-        c_layout.addWidget(QLabel("C seed"))
-        c_layout.addWidget(self.c_seed)
+        self.dims_row = row(QLabel("x"), self.dim_x, QLabel("y"), self.dim_y)
+        self.c_row = row(QLabel("C seed"), self.c_seed)
         plane_row = QHBoxLayout()
         plane_row.addWidget(self.plane_combo)
         plane_row.addWidget(self.dims_row)

@@ -12,12 +12,13 @@ current sample) noised to a chosen t, shown next to the clean one, and denoised 
 """
 from __future__ import annotations
 
+import functools
 import random
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSlider, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
@@ -28,6 +29,7 @@ from explorer.jobs.diffusion import (CHANNEL, EXPORT_CHANNEL, KIND_TITLES, KINDS
                                      DiffusionError, DiffusionModel, DiffusionSettings, ForwardPreview,
                                      ForwardStart, ImageSource, RunSummary, StepFrame, describe_job,
                                      export_gif_job, forward_preview_job, run_job)
+from explorer.views.actions import panel_action
 from explorer.views.diffusion_plots import SchedulePlot, StepStatsPlot
 from explorer.views.image_view import ImageView
 from explorer.views.step_store import StepStore, selection_size
@@ -363,16 +365,7 @@ class DiffusionPanel(QWidget):
         return group
 
     def _build_actions(self) -> None:
-        def action(text: str, keys: str | QKeySequence.StandardKey, slot, tip: str) -> QAction:
-            a = QAction(text, self)
-            a.setShortcut(QKeySequence(keys))
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
+        action = functools.partial(panel_action, self)
         self.run_action = action("Run sampler", "Ctrl+Return", lambda: self.run(), "Sample from noise")
         self.cancel_action = action("Cancel run", "Escape", self.cancel, "Stop the running sampler")
         self.denoise_action = action("Denoise from t", "Ctrl+Shift+Return", lambda: self.denoise_from_t(),

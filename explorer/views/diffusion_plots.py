@@ -31,8 +31,12 @@ def _plot(parent: QWidget | None, title: str, x_label: str) -> pg.PlotWidget:
     return plot
 
 
-def _marker_pen() -> object:
-    return pg.mkPen(MARKER, width=1, style=Qt.PenStyle.DashLine)
+def _add_marker(plot: pg.PlotWidget) -> pg.InfiniteLine:
+    """The dashed vertical line marking the timestep or step shown, hidden until there is one."""
+    marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER, width=1, style=Qt.PenStyle.DashLine))
+    marker.setVisible(False)
+    plot.addItem(marker, ignoreBounds=True)
+    return marker
 
 
 class SchedulePlot(QWidget):
@@ -51,9 +55,7 @@ class SchedulePlot(QWidget):
         for curve in self.curves.values():
             # the schedule never changes during a run: moving the marker over it blits a cache
             curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=_marker_pen())
-        self.marker.setVisible(False)
-        self.plot.addItem(self.marker, ignoreBounds=True)
+        self.marker = _add_marker(self.plot)
         self.setToolTip("The forward process: how much signal (ᾱ_t) and noise each timestep keeps; "
                         "the dashed line is the timestep shown")
         layout = QVBoxLayout(self)
@@ -96,9 +98,7 @@ class StepStatsPlot(QWidget):
             "change": self.plot.plot(pen=pg.mkPen(COLORS["change"], width=2), name="change of x0 (RMS)",
                                      connect="finite"),
         }
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=_marker_pen())
-        self.marker.setVisible(False)
-        self.plot.addItem(self.marker, ignoreBounds=True)
+        self.marker = _add_marker(self.plot)
         self.setToolTip("How the sample's spread shrinks toward the data's, and how much the "
                         "prediction of the clean image still moves at each step")
         layout = QVBoxLayout(self)

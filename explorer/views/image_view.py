@@ -16,6 +16,18 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QVBoxLayou
 BACKGROUND = "#1e1f22"
 
 
+def highlight_rect(z: float) -> QGraphicsRectItem:
+    """A hidden rectangle outlined in the accent colour, 2 px at any zoom, drawn at depth `z`."""
+    rect = QGraphicsRectItem()
+    pen = QPen(QColor("#f9ab00"))
+    pen.setCosmetic(True)
+    pen.setWidthF(2.0)
+    rect.setPen(pen)
+    rect.setZValue(z)
+    rect.hide()
+    return rect
+
+
 class _PaintReportingImageItem(pg.ImageItem):
     """An ImageItem that reports the tag of each new image the first time it is painted."""
 
@@ -48,13 +60,7 @@ class ImageView(QWidget):
         self._view.setCentralItem(self._box)
         self._item = _PaintReportingImageItem(self)
         self._box.addItem(self._item)
-        self._highlight = QGraphicsRectItem()
-        pen = QPen(QColor("#f9ab00"))
-        pen.setCosmetic(True)
-        pen.setWidthF(2.0)
-        self._highlight.setPen(pen)
-        self._highlight.setZValue(10)
-        self._highlight.hide()
+        self._highlight = highlight_rect(z=10)
         self._box.addItem(self._highlight)
         self._shape: tuple[int, ...] | None = None
         self._image: np.ndarray | None = None

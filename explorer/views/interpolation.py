@@ -10,429 +10,36 @@ requests and shows the NumPy arrays that come back.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
-                               QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
-                               QStackedWidget, QStyle, QToolButton, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
+                               QScrollArea, QSlider, QSpinBox, QSplitter, QStyle, QToolButton, QVBoxLayout,
+                               QWidget)
 
-from explorer.bookmarks import Bookmark
 from explorer.context import EMPTY_HINT, AppContext
 from explorer.export import ExportError, read_gif_settings
 from explorer.jobs.common import ModelInfo
-from explorer.jobs.interpolation import (MAX_FRAMES, MIN_FRAMES, Endpoint, ExportResult, FramesChunk, PathAnalysis,
-                                         PathResult, PathSettings, export_job, interpolation_job)
+from explorer.jobs.interpolation import (MAX_FRAMES, MIN_FRAMES, Endpoint, ExportResult, FramesChunk, PathResult,
+                                         PathSettings, export_job, interpolation_job)
+from explorer.views.actions import panel_action
+from explorer.views.endpoint_editor import EndpointEditor, PointSource
 from explorer.views.filmstrip import Filmstrip
 from explorer.views.image_view import ImageView
+from explorer.views.layout import row
+from explorer.views.path_plot import CLASS_TIP, DISTANCE_TIP, PathPlot
 from explorer.worker import Progress, Request, Result
 
 CHANNEL = "interpolate"
 EXPORT_CHANNEL = "interpolate-export"
 SETTINGS_GROUP = "interpolate"
 REBUILD_DELAY_MS = 250
-PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
-
-# (key, label) of the endpoint sources, in the order of the combo box
-SOURCES = (("current", "Current point"), ("seed", "Seed"), ("bookmark", "Bookmark"),
-           ("image", "Image file"), ("dataset", "Dataset item"), ("stored", "Stored latent"))
-SOURCE_TIPS = {
-    "current": "The point shown in the Latent tab, taken when you pick this (Take again refreshes it)",
-    "seed": "A sample of the prior N(0, I), reproducible from its seed",
-    "bookmark": "One of this model's bookmarks",
-    "image": "A picture, encoded to a latent (models with an encoder)",
-    "dataset": "An item of the Fashion-MNIST test split, encoded to a latent (models with an encoder)",
-    "stored": "A latent restored from a GIF or PNG",
-}
-DISTANCE_TIP = ("Distance to the nearest training image: the root-mean-square pixel difference (0 = "
-                "identical, 1 = black vs white) between each frame and the closest of 2000 Fashion-MNIST "
-                "training images. Measured in pixel space rather than in the classifier's features so it "
-                "means the same for every model and needs no classifier. The dashed line is the distance "
-                "that 95% of other, real training images stay under: frames above it look unlike the "
-                "data; red markers show where the path leaves it or jumps.")
-CLASS_TIP = ("The bundled classifier's predicted class for each frame (colour, named where it changes) "
-             "and its confidence, the probability of that class")
-
-PointSource = Callable[[], Any]   # returns an object with z (flat latent), label, psi; or None
-
-
-def _label_tuple(label: Any) -> int | tuple[float, ...] | None:
-    if label is None or isinstance(label, (int, np.integer)):
-        return None if label is None else int(label)
-    return tuple(float(v) for v in label)
-
-
-class EndpointEditor(QFrame):
-    """Chooses one keyframe: its source (current point, seed, bookmark, picture, dataset item or a
-    stored latent) and, for conditional models, its class."""
-
-    changed = Signal()
-    remove_requested = Signal()
-
-    def __init__(self, title: str, point_source: Callable[[], PointSource | None], removable: bool = False,
-                 parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self._point_source = point_source
-        self._point: Any = None
-        self._stored: Endpoint | None = None
-        self.info: ModelInfo | None = None
-
-        self.title = QLabel(f"<b>{title}</b>")
-        self.title.setMinimumWidth(18)
-        self.source_combo = QComboBox()
-        for key, text in SOURCES:
-            self.source_combo.addItem(text, key)
-            self.source_combo.setItemData(self.source_combo.count() - 1, SOURCE_TIPS[key], Qt.ItemDataRole.ToolTipRole)
-        self.source_combo.setToolTip("Where this keyframe's latent comes from")
-        self.class_combo = QComboBox()
-        self.class_combo.setToolTip("The class at this keyframe (conditional models): between keyframes of "
-                                    "different classes the class embedding blends along the path")
-        self.remove_button = QToolButton()
-        self.remove_button.setText("✕")
-        self.remove_button.setToolTip("Remove this keyframe")
-        self.remove_button.setVisible(removable)
-        self.remove_button.clicked.connect(self.remove_requested)
-
-        self.pages = QStackedWidget()
-        # current point
-        self.take_button = QPushButton("Take again")
-        self.take_button.setToolTip("Take the Latent tab's point now")
-        self.point_label = QLabel()
-        self.point_label.setStyleSheet("color: palette(mid);")
-        self.pages.addWidget(_row(self.point_label, 1, self.take_button))
-        # seed
-        self.seed_box = QSpinBox()
-        self.seed_box.setRange(0, 2**31 - 1)
-        self.seed_box.setKeyboardTracking(False)
-        self.seed_box.setToolTip("Seed of the prior sample")
-        self.dice_button = QToolButton()
-        self.dice_button.setText("⚄")
-        self.dice_button.setToolTip("A random seed")
-        self.pages.addWidget(_row(QLabel("Seed"), 0, self.seed_box, 1, self.dice_button))
-        # bookmark
-        self.bookmark_combo = QComboBox()
-        self.bookmark_combo.setToolTip("This model's bookmarks (save them in the Latent tab)")
-        self.pages.addWidget(_row(self.bookmark_combo, 1))
-        # image
-        self.image_edit = QLineEdit()
-        self.image_edit.setPlaceholderText("Picture file…")
-        self.image_edit.setToolTip("A picture to encode; it is resized to the model's image size")
-        self.browse_button = QPushButton("Browse…")
-        self.pages.addWidget(_row(self.image_edit, 1, self.browse_button))
-        # dataset item
-        self.index_box = QSpinBox()
-        self.index_box.setRange(0, 9999)
-        self.index_box.setKeyboardTracking(False)
-        self.index_box.setToolTip("Index in the Fashion-MNIST test split (10,000 items)")
-        self.pages.addWidget(_row(QLabel("Test item"), 0, self.index_box, 1))
-        # stored latent
-        self.stored_label = QLabel()
-        self.stored_label.setStyleSheet("color: palette(mid);")
-        self.pages.addWidget(_row(self.stored_label, 1))
-
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.title)
-        top.addWidget(self.source_combo, 1)
-        top.addWidget(self.class_combo, 1)
-        top.addWidget(self.remove_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.setSpacing(3)
-        layout.addLayout(top)
-        layout.addWidget(self.pages)
-        self._set_stored_visible(False)
-
-        self.source_combo.currentIndexChanged.connect(self._source_changed)
-        self.class_combo.currentIndexChanged.connect(lambda _: self.changed.emit())
-        self.seed_box.valueChanged.connect(lambda _: self.changed.emit())
-        self.dice_button.clicked.connect(lambda: self.seed_box.setValue(random.randrange(0, 100_000)))
-        self.bookmark_combo.currentIndexChanged.connect(lambda _: self.changed.emit())
-        self.image_edit.editingFinished.connect(self.changed)
-        self.browse_button.clicked.connect(self._browse)
-        self.index_box.valueChanged.connect(lambda _: self.changed.emit())
-        self.take_button.clicked.connect(self.take_point)
-
-    # -- model --------------------------------------------------------------------------------
-    def set_model(self, info: ModelInfo | None, bookmarks: list[Bookmark]) -> None:
-        self.info = info
-        self._point = None
-        self._stored = None
-        with QSignalBlocker(self.class_combo):
-            self.class_combo.clear()
-            self.class_combo.addItem("From source", None)
-            self.class_combo.setItemData(0, "The bookmark's or current point's class, the dataset item's "
-                                            "own class, else the first class", Qt.ItemDataRole.ToolTipRole)
-            if info is not None:
-                for k, name in enumerate(info.class_names[:info.num_classes]):
-                    self.class_combo.addItem(name, k)
-        self.class_combo.setVisible(info is not None and info.is_conditional)
-        encodes = info is not None and info.can_encode
-        for key in ("image", "dataset"):
-            self._enable_source(key, encodes, "" if encodes else "This model has no encoder")
-        self._enable_source("current", self._point_source() is not None,
-                            "" if self._point_source() is not None else "No Latent tab to take a point from")
-        self.set_bookmarks(bookmarks)
-        self._set_stored_visible(False)
-        if self.source() in ("stored",) or not self._source_enabled(self.source()):
-            self.set_source("seed")
-
-    def set_bookmarks(self, bookmarks: list[Bookmark]) -> None:
-        current = self.bookmark_combo.currentText()
-        with QSignalBlocker(self.bookmark_combo):
-            self.bookmark_combo.clear()
-            for b in sorted(bookmarks, key=lambda b: b.created):
-                self.bookmark_combo.addItem(b.name, b)
-            if not bookmarks:
-                self.bookmark_combo.addItem("(no bookmarks for this model)", None)
-            index = self.bookmark_combo.findText(current)
-            self.bookmark_combo.setCurrentIndex(max(index, 0))
-
-    # -- source -------------------------------------------------------------------------------
-    def source(self) -> str:
-        return str(self.source_combo.currentData())
-
-    def set_source(self, key: str) -> None:
-        index = self.source_combo.findData(key)
-        if index >= 0:
-            self.source_combo.setCurrentIndex(index)
-
-    def set_seed(self, seed: int) -> None:
-        with QSignalBlocker(self.seed_box):
-            self.seed_box.setValue(int(seed))
-        if self.source() != "seed":
-            self.set_source("seed")
-        else:
-            self.changed.emit()
-
-    def set_stored(self, endpoint: Endpoint) -> None:
-        """Holds a fixed latent (restored from a file); its class comes with it."""
-        self._stored = endpoint
-        self._set_stored_visible(True)
-        self.stored_label.setText(f"{endpoint.describe()} (restored)")
-        self.stored_label.setToolTip(f"A latent of {len(endpoint.latent or ())} numbers restored from a file")
-        with QSignalBlocker(self.class_combo), QSignalBlocker(self.source_combo):
-            self.class_combo.setCurrentIndex(0)
-            self.source_combo.setCurrentIndex(self.source_combo.findData("stored"))
-        self.pages.setCurrentIndex(self.source_combo.currentIndex())
-
-    def take_point(self) -> None:
-        source = self._point_source()
-        self._point = source() if source is not None else None
-        if self._point is None:
-            self.point_label.setText("No point to take: open a model in the Latent tab")
-        else:
-            self.point_label.setText(f"Latent tab point ({len(np.asarray(self._point.z).reshape(-1))} numbers)")
-        self.changed.emit()
-
-    def _source_changed(self, index: int) -> None:
-        self.pages.setCurrentIndex(index)
-        if self.source() == "current":
-            self.take_point()
-            return
-        if self.source() != "stored":
-            self._set_stored_visible(False)
-        self.changed.emit()
-
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Picture to encode", self.image_edit.text(), PICTURE_FILTER)
-        if path:
-            self.image_edit.setText(path)
-            self.changed.emit()
-
-    def _enable_source(self, key: str, on: bool, why: str) -> None:
-        item = self.source_combo.model().item(self.source_combo.findData(key))
-        item.setEnabled(on)
-        item.setToolTip(SOURCE_TIPS[key] if on else f"{SOURCE_TIPS[key]} — {why}")
-
-    def _source_enabled(self, key: str) -> bool:
-        return self.source_combo.model().item(self.source_combo.findData(key)).isEnabled()
-
-    def _set_stored_visible(self, on: bool) -> None:
-        view = self.source_combo.view()
-        view.setRowHidden(self.source_combo.findData("stored"), not on)
-        if not on:
-            self._stored = None
-
-    # -- the keyframe -------------------------------------------------------------------------
-    def _chosen_class(self) -> int | None:
-        if self.info is None or not self.info.is_conditional:
-            return None
-        data = self.class_combo.currentData()
-        return None if data is None else int(data)
-
-    def endpoint(self) -> Endpoint | None:
-        """The keyframe as chosen, or None when it is incomplete (see `problem`)."""
-        cls = self._chosen_class()
-        key = self.source()
-        if key == "seed":
-            return Endpoint("seed", seed=self.seed_box.value(), label=cls)
-        if key == "dataset":
-            return Endpoint("dataset", index=self.index_box.value(), label=cls)
-        if key == "image":
-            text = self.image_edit.text().strip()
-            return Endpoint("image", path=text, label=cls) if text else None
-        if key == "bookmark":
-            b = self.bookmark_combo.currentData()
-            if not isinstance(b, Bookmark):
-                return None
-            return Endpoint("latent", latent=tuple(b.latent), note=f"bookmark '{b.name}'", psi=b.psi,
-                            label=cls if cls is not None else _label_tuple(b.label))
-        if key == "current":
-            if self._point is None:
-                return None
-            p = self._point
-            return Endpoint("latent", latent=tuple(float(v) for v in np.asarray(p.z).reshape(-1)),
-                            note="current point", psi=float(getattr(p, "psi", 1.0)),
-                            label=cls if cls is not None else _label_tuple(p.label))
-        if key == "stored" and self._stored is not None:
-            return dataclasses.replace(self._stored, label=cls) if cls is not None else self._stored
-        return None
-
-    def problem(self) -> str:
-        return {"image": "choose a picture", "bookmark": "choose a bookmark (this model has none yet)",
-                "current": "take the Latent tab's point"}.get(self.source(), "choose a source")
-
-
-def _row(*items: Any) -> QWidget:
-    """A widget holding a horizontal row: widgets, each optionally followed by its stretch factor."""
-    w = QWidget()
-    layout = QHBoxLayout(w)
-    layout.setContentsMargins(0, 0, 0, 0)
-    i = 0
-    while i < len(items):
-        widget = items[i]
-        stretch = items[i + 1] if i + 1 < len(items) and isinstance(items[i + 1], int) else 0
-        layout.addWidget(widget, stretch)
-        i += 2 if i + 1 < len(items) and isinstance(items[i + 1], int) else 1
-    return w
-
-
-def _class_colour(index: int, classes: int):
-    """Light, well-separated hues that read on the plots' dark background."""
-    return pg.intColor(index, hues=max(10, classes), sat=150, maxValue=255, minValue=255)
-
-
-class PathPlot(pg.GraphicsLayoutWidget):
-    """Per-frame classifier verdict (top) and distance to the nearest training image (bottom)."""
-
-    frame_picked = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setBackground("#1e1f22")
-        self.class_plot = self.addPlot(row=0, col=0)
-        self.dist_plot = self.addPlot(row=1, col=0)
-        self.class_plot.setLabel("left", "confidence")
-        self.class_plot.setYRange(0, 1.12, padding=0)
-        self.class_plot.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]])
-        self.dist_plot.setLabel("left", "distance")
-        self.dist_plot.setLabel("bottom", "frame")
-        self.dist_plot.setXLink(self.class_plot)
-        for plot in (self.class_plot, self.dist_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(42)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.hideButtons()
-            plot.setMenuEnabled(False)
-            plot.showGrid(x=True, y=True, alpha=0.15)
-        self.class_plot.hideAxis("bottom")
-        self.conf_curve = self.class_plot.plot(pen=pg.mkPen("#8e9099", width=1))
-        self.conf_points = pg.ScatterPlotItem(size=8, pen=None)
-        self.class_plot.addItem(self.conf_points)
-        self.dist_curve = self.dist_plot.plot(pen=pg.mkPen("#a8c7fa", width=2))
-        self.typical_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c4c7c5", style=Qt.PenStyle.DashLine),
-                                            label="95% of real images", labelOpts={"position": 0.12,
-                                                                                   "color": "#c4c7c5"})
-        self.dist_plot.addItem(self.typical_line)
-        self.warn_points = pg.ScatterPlotItem(symbol="t1", size=13, pen=pg.mkPen("#ffffff", width=0.5),
-                                              brush=pg.mkBrush("#ff5449"))
-        self.dist_plot.addItem(self.warn_points)
-        self.cursors = []
-        for plot in (self.class_plot, self.dist_plot):
-            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#f9ab00", width=1.5))
-            plot.addItem(line)
-            self.cursors.append(line)
-        self._texts: list[tuple[pg.PlotItem, pg.TextItem]] = []
-        self.frames = 0
-        self.scene().sigMouseClicked.connect(self._clicked)
-        self.setMinimumHeight(200)
-
-    def clear_analysis(self, frames: int) -> None:
-        self.frames = frames
-        self.conf_curve.setData([], [])
-        self.conf_points.setData([], [])
-        self.dist_curve.setData([], [])
-        self.warn_points.setData([], [])
-        self.typical_line.hide()
-        for plot, item in self._texts:
-            plot.removeItem(item)
-        self._texts = []
-        if frames:
-            for plot in (self.class_plot, self.dist_plot):
-                plot.setXRange(0.5, frames + 0.5, padding=0)
-
-    def set_analysis(self, analysis: PathAnalysis, frames: int) -> None:
-        self.clear_analysis(frames)
-        x = np.arange(1, frames + 1, dtype=float)      # frames are numbered from 1 on screen
-        if analysis.classes is not None and analysis.confidence is not None:
-            self.conf_curve.setData(x, analysis.confidence)
-            brushes = [pg.mkBrush(_class_colour(int(c), len(analysis.class_names))) for c in analysis.classes]
-            self.conf_points.setData(x, analysis.confidence, brush=brushes)
-            previous = None
-            for i, c in enumerate(analysis.classes):
-                if c != previous:
-                    name = analysis.class_names[c] if c < len(analysis.class_names) else str(c)
-                    text = pg.TextItem(name, color=_class_colour(int(c), len(analysis.class_names)), anchor=(0, 1),
-                                       fill=pg.mkBrush(30, 31, 34, 200))
-                    text.setPos(i + 1, float(analysis.confidence[i]))
-                    self.class_plot.addItem(text)
-                    self._texts.append((self.class_plot, text))
-                    previous = c
-        else:
-            self._message(self.class_plot, "no classifier", 0.5)
-        if analysis.distances is not None:
-            self.dist_curve.setData(x, analysis.distances)
-            top = float(np.max(analysis.distances))
-            if analysis.typical_distance is not None and np.isfinite(analysis.typical_distance):
-                self.typical_line.setPos(analysis.typical_distance)
-                self.typical_line.show()
-                top = max(top, analysis.typical_distance)
-            if analysis.warnings:
-                idx = np.asarray(analysis.warnings)
-                self.warn_points.setData(idx.astype(float) + 1, analysis.distances[idx])
-            self.dist_plot.setYRange(0, top * 1.15 + 1e-6, padding=0)
-        else:
-            self._message(self.dist_plot, "training data not available", 0.5)
-
-    def _message(self, plot: pg.PlotItem, text: str, y: float) -> None:
-        item = pg.TextItem(text, color="#8e9099", anchor=(0.5, 0.5))
-        item.setPos((self.frames + 1) / 2 if self.frames else 0, y)
-        plot.addItem(item)
-        self._texts.append((plot, item))
-
-    def set_current(self, index: int) -> None:
-        for line in self.cursors:
-            line.setPos(index + 1)
-
-    def _clicked(self, event) -> None:
-        if not self.frames:
-            return
-        for plot in (self.class_plot, self.dist_plot):
-            vb = plot.getViewBox()
-            if vb.sceneBoundingRect().contains(event.scenePos()):
-                x = vb.mapSceneToView(event.scenePos()).x()
-                self.frame_picked.emit(int(min(max(round(x) - 1, 0), self.frames - 1)))
-                return
 
 
 class InterpolationPanel(QWidget):
@@ -500,7 +107,7 @@ class InterpolationPanel(QWidget):
         el.addWidget(self.editor_a)
         el.addWidget(self.extras_box)
         el.addWidget(self.editor_b)
-        el.addWidget(_row(self.add_key_button, 1, self.swap_button, 1))
+        el.addWidget(row(self.add_key_button, 1, self.swap_button, 1))
 
         self.frames_box = QSpinBox()
         self.frames_box.setRange(MIN_FRAMES, MAX_FRAMES)
@@ -546,7 +153,7 @@ class InterpolationPanel(QWidget):
         self.export_progress = QProgressBar()
         self.cancel_export_button = QPushButton("Cancel")
         self.cancel_export_button.setToolTip("Stop the export (Esc); nothing is written")
-        self.export_row = _row(self.export_progress, 1, self.cancel_export_button)
+        self.export_row = row(self.export_progress, 1, self.cancel_export_button)
         self.export_row.setVisible(False)
         self.export_note = QLabel()
         self.export_note.setWordWrap(True)
@@ -555,7 +162,7 @@ class InterpolationPanel(QWidget):
         xf = QFormLayout(export_group)
         xf.addRow("Upscale", self.scale_box)
         xf.addRow(self.loop_check)
-        xf.addRow(_row(self.export_gif_button, 1, self.export_png_button, 1))
+        xf.addRow(row(self.export_gif_button, 1, self.export_png_button, 1))
         xf.addRow(self.export_row)
         xf.addRow(self.export_note)
 
@@ -593,8 +200,8 @@ class InterpolationPanel(QWidget):
                                 "of a second per frame)")
         self.pingpong_check = QCheckBox("Ping-pong")
         self.pingpong_check.setToolTip("Play forward then backward (preview and GIF)")
-        bar = _row(self.play_button, 0, self.frame_slider, 1, self.frame_label, 0, self.fps_box, 0,
-                   self.pingpong_check, 0)
+        bar = row(self.play_button, 0, self.frame_slider, 1, self.frame_label, 0, self.fps_box, 0,
+                  self.pingpong_check, 0)
         preview_box = QWidget()
         pl = QVBoxLayout(preview_box)
         pl.setContentsMargins(0, 0, 0, 0)
@@ -657,17 +264,7 @@ class InterpolationPanel(QWidget):
         self._update_play_button()
 
     def _build_actions(self) -> None:
-        def action(text: str, shortcut: str | None, slot, tip: str) -> QAction:
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
+        action = functools.partial(panel_action, self)
         self.export_gif_action = action("Export interpolation as GIF…", "Ctrl+E", lambda: self.export_gif(),
                                         "Save the path as an animated GIF")
         self.export_png_action = action("Export interpolation filmstrip…", "Ctrl+Shift+E",
@@ -1221,4 +818,3 @@ def _dropped_picture(event: QDragEnterEvent | QDropEvent) -> str | None:
         if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in (".gif", ".png"):
             return url.toLocalFile()
     return None
-

@@ -14,12 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import (QGraphicsRectItem, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.jobs.compare import LatentMap, MapRows, ScatterData
-from explorer.views.image_view import BACKGROUND, ImageView
+from explorer.views.image_view import BACKGROUND, ImageView, highlight_rect
 
 FASHION_MNIST_CLASSES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -105,7 +104,33 @@ def _plot_widget() -> pg.PlotWidget:
     return plot
 
 
-class LatentMapView(QWidget):
+class _MessageLine:
+    """A line of text above the plot (`message_label`): a note, or an error in red."""
+
+    message_label: QLabel
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        colour = "#ffb4ab" if error else "#c4c7c5"
+        self.message_label.setStyleSheet(f"color: {colour};")
+        self.message_label.setText(text)
+        self.message_label.show()
+
+    def clear_message(self) -> None:
+        self.message_label.hide()
+        self.message_label.clear()
+
+    def message(self) -> str:
+        return "" if self.message_label.isHidden() else self.message_label.text()
+
+
+def _message_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+class LatentMapView(_MessageLine, QWidget):
     """A K x K map of decoded images over plane coordinates (s to the right, t up)."""
 
     cell_hovered = Signal(int, int)     # row, column (row 0 at the top); (-1, -1) when the mouse leaves
@@ -122,13 +147,7 @@ class LatentMapView(QWidget):
         self._overlay_item = pg.ImageItem(axisOrder="row-major")
         self._overlay_item.setZValue(5)
         self.plot.addItem(self._overlay_item)
-        self._hover = QGraphicsRectItem()
-        pen = QPen(QColor("#f9ab00"))
-        pen.setCosmetic(True)
-        pen.setWidthF(2.0)
-        self._hover.setPen(pen)
-        self._hover.setZValue(20)
-        self._hover.hide()
+        self._hover = highlight_rect(z=20)
         self.plot.addItem(self._hover)
         self._anchor_items: list[pg.GraphicsObject] = []
 
@@ -140,9 +159,7 @@ class LatentMapView(QWidget):
         self.preview_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.preview_label.setFixedWidth(112)
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.hide()
+        self.message_label = _message_label()
 
         side = QVBoxLayout()
         side.setContentsMargins(0, 0, 0, 0)
@@ -292,20 +309,6 @@ class LatentMapView(QWidget):
     def rows_filled(self) -> int:
         return 0 if self._filled is None else int(self._filled.sum())
 
-    # -- messages -----------------------------------------------------------------------------------
-    def show_message(self, text: str, error: bool = False) -> None:
-        colour = "#ffb4ab" if error else "#c4c7c5"
-        self.message_label.setStyleSheet(f"color: {colour};")
-        self.message_label.setText(text)
-        self.message_label.show()
-
-    def clear_message(self) -> None:
-        self.message_label.hide()
-        self.message_label.clear()
-
-    def message(self) -> str:
-        return "" if self.message_label.isHidden() else self.message_label.text()
-
     # -- drawing ------------------------------------------------------------------------------------
     def _rect(self) -> QRectF:
         span = self._hi - self._lo
@@ -431,7 +434,7 @@ class LatentMapView(QWidget):
         return self._images[row, col]
 
 
-class LatentScatterView(QWidget):
+class LatentScatterView(_MessageLine, QWidget):
     """Latents as points coloured by class; clicking one emits its index."""
 
     point_clicked = Signal(int)
@@ -442,9 +445,7 @@ class LatentScatterView(QWidget):
         self.plot.getViewBox().setAspectLocked(False)
         self.description = QLabel("")
         self.description.setWordWrap(True)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.hide()
+        self.message_label = _message_label()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.description)
@@ -514,16 +515,3 @@ class LatentScatterView(QWidget):
     def _clicked(self, _item, points, *_args) -> None:
         if len(points):
             self.select(int(points[0].data()))
-
-    def show_message(self, text: str, error: bool = False) -> None:
-        colour = "#ffb4ab" if error else "#c4c7c5"
-        self.message_label.setStyleSheet(f"color: {colour};")
-        self.message_label.setText(text)
-        self.message_label.show()
-
-    def clear_message(self) -> None:
-        self.message_label.hide()
-        self.message_label.clear()
-
-    def message(self) -> str:
-        return "" if self.message_label.isHidden() else self.message_label.text()

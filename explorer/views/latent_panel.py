@@ -11,24 +11,24 @@ of points, and undo.
 """
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QPainter, QPalette
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFrame,
-                               QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from explorer.bookmarks import Bookmark, point_from_text, point_to_text
 from explorer.context import EMPTY_HINT, AppContext
 from explorer.jobs.common import ModelInfo
 from explorer.jobs.latent import Directions, Frame, NeighbourGrid, decode_job, directions_job, neighbours_job
+from explorer.views.actions import panel_action
 from explorer.views.image_view import ImageView
+from explorer.views.latent_widgets import SIGMAS, PredictionBars, SliderList, ValueSlider, scrolled
 from explorer.worker import Progress, Request, Result
 
 FRAME_CHANNEL = "latent"
@@ -36,22 +36,9 @@ GRID_CHANNEL = "latent-grid"
 DIRECTIONS_CHANNEL = "latent-directions"
 
 MAX_SLIDERS = 32        # more dimensions than this: the first 32, and the directions mode
-SIGMAS = 3.0            # sliders span +-3 standard deviations of the N(0, I) prior
-TICKS = 100             # slider steps per unit: 0.01 resolution
 NUM_DIRECTIONS = 12
 UNDO_LIMIT = 200
 GRID_SIZE = 5
-
-
-@contextmanager
-def signals_blocked(*objects: QObject) -> Iterator[None]:
-    """Silences the objects' signals during a programmatic update (restoring what was there)."""
-    previous = [o.blockSignals(True) for o in objects]
-    try:
-        yield
-    finally:
-        for o, was in zip(objects, previous):
-            o.blockSignals(was)
 
 
 @dataclass(frozen=True)
@@ -60,134 +47,6 @@ class PointState:
     label: int | list[float] | None
     psi: float
     seed: int = 0
-
-
-class ValueSlider(QWidget):
-    """A labelled horizontal slider over [-span, span] (or [lo, hi]) with its value shown."""
-
-    moved = Signal(int, float)        # index, new value (only for user changes)
-
-    def __init__(self, index: int, name: str, lo: float = -SIGMAS, hi: float = SIGMAS,
-                 parent: QWidget | None = None):
-        super().__init__(parent)
-        self.index = index
-        self.name_label = QLabel(name)
-        self.name_label.setMinimumWidth(34)
-        self.slider = _Slider(Qt.Orientation.Horizontal)
-        self.slider.setRange(round(lo * TICKS), round(hi * TICKS))
-        self.slider.setSingleStep(TICKS // 10)
-        self.slider.setPageStep(TICKS // 2)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.value_label = QLabel()
-        self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.value_label.setMinimumWidth(44)
-        font = self.value_label.font()
-        font.setFamily("monospace")
-        font.setStyleHint(font.StyleHint.Monospace)
-        self.value_label.setFont(font)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        layout.addWidget(self.name_label)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.value_label)
-        self._value = 0.0
-        self.set_value(0.0)
-        self.slider.valueChanged.connect(self._changed)
-
-    def value(self) -> float:
-        return self._value
-
-    def set_value(self, value: float) -> None:
-        """Shows `value` without emitting `moved` (values beyond the range pin the handle)."""
-        self._value = float(value)
-        with signals_blocked(self.slider):
-            self.slider.setValue(round(value * TICKS))
-        self.value_label.setText(f"{value:+.2f}")
-
-    def _changed(self, raw: int) -> None:
-        self._value = raw / TICKS
-        self.value_label.setText(f"{self._value:+.2f}")
-        self.moved.emit(self.index, self._value)
-
-
-class _Slider(QSlider):
-    """Ignores the mouse wheel unless focused, so scrolling the list never moves a slider."""
-
-    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
-
-class PredictionBars(QWidget):
-    """The classifier's verdict: the most likely class in large type, the top three as bars.
-
-    Painted by hand in one paint event: it changes with every frame of a drag, and a stack of
-    labels and progress bars would cost several times as much to repaint."""
-
-    ROWS = 3
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._title = ""
-        self._note = ""
-        self._rows: list[tuple[str, float]] = []
-        self.setToolTip("What the bundled classifier sees in the image")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        line = self.fontMetrics().height()
-        self.setFixedHeight(int(line * 1.5) + self.ROWS * (line + 3) + 4)
-
-    def clear(self, text: str) -> None:
-        self._title, self._note, self._rows = "", text, []
-        self.update()
-
-    def set_probs(self, probs: np.ndarray, class_names: list[str]) -> None:
-        order = np.argsort(probs)[::-1][:self.ROWS]
-        best = int(order[0])
-        self._title = f"{_name(class_names, best)} — {probs[best] * 100:.0f}%"
-        self._note = ""
-        self._rows = [(_name(class_names, int(k)), float(probs[k])) for k in order]
-        self.update()
-
-    def prediction(self) -> str:
-        return self._title or self._note
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
-        painter = QPainter(self)
-        palette = self.palette()
-        metrics = self.fontMetrics()
-        line = metrics.height()
-        if not self._title:
-            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(QRectF(0, 0, self.width(), line * 1.5), Qt.AlignmentFlag.AlignVCenter, self._note)
-            return
-        big = QFont(self.font())
-        big.setPointSizeF(self.font().pointSizeF() * 1.25)
-        big.setBold(True)
-        painter.setFont(big)
-        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        painter.drawText(QRectF(0, 0, self.width(), line * 1.5), Qt.AlignmentFlag.AlignVCenter, self._title)
-        painter.setFont(self.font())
-        name_width = max(metrics.horizontalAdvance(name) for name, _ in self._rows) + 10
-        bar_width = max(40, self.width() - name_width - 56)
-        y = line * 1.5 + 2
-        accent = palette.color(QPalette.ColorRole.Highlight)
-        track = palette.color(QPalette.ColorRole.Midlight)
-        for name, p in self._rows:
-            painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-            painter.drawText(QRectF(0, y, name_width, line), Qt.AlignmentFlag.AlignVCenter, name)
-            bar = QRectF(name_width, y + 3, bar_width, line - 6)
-            painter.fillRect(bar, track)
-            painter.fillRect(QRectF(bar.x(), bar.y(), bar.width() * p, bar.height()), accent)
-            painter.drawText(QRectF(bar.right() + 6, y, 50, line), Qt.AlignmentFlag.AlignVCenter,
-                             f"{p * 100:.1f}%")
-            y += line + 3
-
-
-def _name(class_names: list[str], k: int) -> str:
-    return class_names[k] if k < len(class_names) else f"class {k}"
 
 
 class LatentPanel(QWidget):
@@ -286,12 +145,8 @@ class LatentPanel(QWidget):
         self.class_combo.setToolTip("The class the conditional model generates")
         self.blend_check = QCheckBox("Blend")
         self.blend_check.setToolTip("Mix the class embeddings with weights (they are normalised to sum to 1)")
-        self.blend_box = QWidget()
-        self.blend_layout = QVBoxLayout(self.blend_box)
-        self.blend_layout.setContentsMargins(0, 0, 0, 0)
-        self.blend_layout.setSpacing(2)
+        self.blend_box = SliderList(margins=(0, 0, 0, 0), spacing=2, stretch=False)
         self.blend_box.setVisible(False)
-        self.blend_sliders: list[ValueSlider] = []
         self.class_group = QGroupBox("Class")
         class_layout = QVBoxLayout(self.class_group)
         class_row = QHBoxLayout()
@@ -310,26 +165,18 @@ class LatentPanel(QWidget):
         psi_layout.addWidget(self.psi_slider)
 
         # Dimensions and directions
-        self.dim_sliders: list[ValueSlider] = []
-        self.dim_container = QWidget()
-        self.dim_layout = QVBoxLayout(self.dim_container)
-        self.dim_layout.setContentsMargins(4, 4, 8, 4)
-        self.dim_layout.setSpacing(1)
+        self.dim_list = SliderList()
         self.dim_note = QLabel()
         self.dim_note.setWordWrap(True)
         self.dim_note.setStyleSheet("color: palette(mid);")
-        dim_scroll = _scroll(self.dim_container)
+        dim_scroll = scrolled(self.dim_list)
         dim_page = QWidget()
         dim_page_layout = QVBoxLayout(dim_page)
         dim_page_layout.setContentsMargins(0, 0, 0, 0)
         dim_page_layout.addWidget(dim_scroll, 1)
         dim_page_layout.addWidget(self.dim_note)
 
-        self.dir_sliders: list[ValueSlider] = []
-        self.dir_container = QWidget()
-        self.dir_layout = QVBoxLayout(self.dir_container)
-        self.dir_layout.setContentsMargins(4, 4, 8, 4)
-        self.dir_layout.setSpacing(1)
+        self.dir_list = SliderList()
         self.dir_progress = QProgressBar()
         self.dir_progress.setVisible(False)
         self.dir_note = QLabel()
@@ -341,7 +188,7 @@ class LatentPanel(QWidget):
         dir_page = QWidget()
         dir_page_layout = QVBoxLayout(dir_page)
         dir_page_layout.setContentsMargins(0, 0, 0, 0)
-        dir_page_layout.addWidget(_scroll(self.dir_container), 1)
+        dir_page_layout.addWidget(scrolled(self.dir_list), 1)
         dir_page_layout.addWidget(self.dir_progress)
         dir_page_layout.addWidget(self.dir_note)
         dir_page_layout.addWidget(self.dir_button)
@@ -410,17 +257,7 @@ class LatentPanel(QWidget):
         self.grid_extent.valueChanged.connect(lambda _: self._request_grid())
 
     def _build_actions(self) -> None:
-        def action(text: str, shortcut: str | QKeySequence.StandardKey | None, slot, tip: str) -> QAction:
-            a = QAction(text, self)
-            if shortcut is not None:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
+        action = functools.partial(panel_action, self)
         self.undo_action = action("Undo move", QKeySequence.StandardKey.Undo, self.undo,
                                   "Undo the last move of the point")
         self.redo_action = action("Redo move", QKeySequence.StandardKey.Redo, self.redo,
@@ -461,6 +298,18 @@ class LatentPanel(QWidget):
         row.slider.sliderPressed.connect(self._drag_started)
         row.slider.sliderReleased.connect(self._drag_finished)
 
+    @property
+    def dim_sliders(self) -> list[ValueSlider]:
+        return self.dim_list.rows
+
+    @property
+    def dir_sliders(self) -> list[ValueSlider]:
+        return self.dir_list.rows
+
+    @property
+    def blend_sliders(self) -> list[ValueSlider]:
+        return self.blend_box.rows
+
     # -- model ------------------------------------------------------------------------------------
     def set_model(self, info: ModelInfo) -> None:
         """Rebuilds the controls for `info` and shows its point for the current seed."""
@@ -482,7 +331,7 @@ class LatentPanel(QWidget):
         self.psi_group.setVisible(is_gan)
         self.psi_slider.set_value(1.0)
         self._psi = 1.0
-        self._clear_direction_sliders()
+        self.dir_list.set_rows([])
         self.dir_button.setText("Compute directions")
         can_directions = is_gan or info.can_encode
         self.mode_tabs.setTabEnabled(1, can_directions)
@@ -508,20 +357,14 @@ class LatentPanel(QWidget):
         self.prediction.clear("")
 
     def _build_dimension_sliders(self, info: ModelInfo) -> None:
-        for row in self.dim_sliders:
-            row.deleteLater()
-        self.dim_sliders = []
-        while self.dim_layout.count():
-            self.dim_layout.takeAt(0)
-        shown = min(info.latent_dim, MAX_SLIDERS)
-        for i in range(shown):
+        rows = []
+        for i in range(min(info.latent_dim, MAX_SLIDERS)):
             row = ValueSlider(i, f"z{i}")
             row.setToolTip(f"Latent dimension {i}; ←/→ nudge by 0.1, PgUp/PgDn by 0.5")
             row.moved.connect(self._dimension_moved)
             self._connect_drag(row)
-            self.dim_layout.addWidget(row)
-            self.dim_sliders.append(row)
-        self.dim_layout.addStretch(1)
+            rows.append(row)
+        self.dim_list.set_rows(rows)
         if info.latent_dim > MAX_SLIDERS:
             self.dim_note.setText(f"Showing the first {MAX_SLIDERS} of {info.latent_dim} dimensions; "
                                   f"the Directions tab moves through all of them.")
@@ -530,21 +373,19 @@ class LatentPanel(QWidget):
 
     def _build_class_controls(self, info: ModelInfo) -> None:
         self.class_group.setVisible(info.is_conditional)
-        with signals_blocked(self.class_combo):
+        with QSignalBlocker(self.class_combo):
             self.class_combo.clear()
             self.class_combo.addItems(list(info.class_names[:info.num_classes]))
             self.class_combo.setCurrentIndex(0)
-        for row in self.blend_sliders:
-            row.deleteLater()
-        self.blend_sliders = []
+        rows = []
         for k in range(info.num_classes):
             row = ValueSlider(k, info.class_names[k], 0.0, 1.0)
             row.name_label.setMinimumWidth(80)
             row.moved.connect(self._blend_moved)
             self._connect_drag(row)
-            self.blend_layout.addWidget(row)
-            self.blend_sliders.append(row)
-        with signals_blocked(self.blend_check):
+            rows.append(row)
+        self.blend_box.set_rows(rows)
+        with QSignalBlocker(self.blend_check):
             self.blend_check.setChecked(False)
         self.blend_box.setVisible(False)
         self._label = 0 if info.is_conditional else None
@@ -646,7 +487,7 @@ class LatentPanel(QWidget):
             return
         seed = random.randrange(2**31 - 1)
         self._push_undo()
-        with signals_blocked(self.seed_box):
+        with QSignalBlocker(self.seed_box):
             self.seed_box.setValue(seed)
         self._request_seed(seed)
 
@@ -718,7 +559,7 @@ class LatentPanel(QWidget):
 
     def _apply_label(self, label: int | list[float]) -> None:
         if isinstance(label, int):
-            with signals_blocked(self.class_combo, self.blend_check):
+            with QSignalBlocker(self.class_combo), QSignalBlocker(self.blend_check):
                 self.class_combo.setCurrentIndex(label)
                 self.blend_check.setChecked(False)
             self.blend_box.setVisible(False)
@@ -727,7 +568,7 @@ class LatentPanel(QWidget):
             weights = np.asarray(label, dtype=np.float32)
             if weights.size != self.info.num_classes:
                 raise ValueError(f"{weights.size} class weights for {self.info.num_classes} classes")
-            with signals_blocked(self.class_combo, self.blend_check):
+            with QSignalBlocker(self.class_combo), QSignalBlocker(self.blend_check):
                 self.class_combo.setCurrentIndex(int(weights.argmax()))
                 self.blend_check.setChecked(True)
             self.blend_box.setVisible(True)
@@ -888,24 +729,16 @@ class LatentPanel(QWidget):
         if self.info is not None and self.info.source == self._directions_source:
             self._show_directions(directions)
 
-    def _clear_direction_sliders(self) -> None:
-        for row in self.dir_sliders:
-            row.deleteLater()
-        self.dir_sliders = []
-        while self.dir_layout.count():
-            self.dir_layout.takeAt(0)
-
     def _show_directions(self, directions: Directions) -> None:
-        self._clear_direction_sliders()
+        rows = []
         for j, std in enumerate(directions.std):
             row = ValueSlider(j, f"PC{j + 1}")
             row.setToolTip(f"Principal direction {j + 1} ({directions.method}); one unit is one "
                            f"standard deviation of the samples along it ({float(std):.3f} in latent units)")
             row.moved.connect(self._direction_moved)
             self._connect_drag(row)
-            self.dir_layout.addWidget(row)
-            self.dir_sliders.append(row)
-        self.dir_layout.addStretch(1)
+            rows.append(row)
+        self.dir_list.set_rows(rows)
         note = f"{len(directions.std)} directions from {directions.method}; sliders in standard deviations."
         if directions.message:
             note += f"\n{directions.message}"
@@ -940,7 +773,7 @@ class LatentPanel(QWidget):
             self._apply_label(state.label)
         self._psi = state.psi
         self.psi_slider.set_value(state.psi)
-        with signals_blocked(self.seed_box):
+        with QSignalBlocker(self.seed_box):
             self.seed_box.setValue(state.seed)
         self._sync_sliders()
         self._update_undo_actions()
@@ -1002,13 +835,3 @@ class LatentPanel(QWidget):
 
 def _copy_label(label: int | list[float] | None) -> int | list[float] | None:
     return list(label) if isinstance(label, list) else label
-
-
-def _scroll(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-    return area

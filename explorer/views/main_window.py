@@ -5,8 +5,6 @@ A model that cannot be opened shows its message in a banner above the views; the
 """
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
@@ -23,6 +21,7 @@ from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
 from explorer.worker import Progress, Result
+from models.atomic import atomic_path
 
 MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.pt2);;All files (*)"
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pt2", ".pth")
@@ -336,15 +335,9 @@ class MainWindow(QMainWindow):
     # -- screenshots ------------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> None:
         """A PNG of the window, written under a temporary name and renamed."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.png")
-        try:
-            if not self.grab().save(str(tmp), "PNG"):
+        with atomic_path(path) as temp:
+            if not self.grab().save(str(temp), "PNG"):
                 raise OSError(f"could not write {path}")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def _save_screenshot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "latent-explorer.png", "PNG (*.png)")

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -18,14 +17,7 @@ from explorer.jobs.diffusion import DiffusionSettings
 from explorer.views.diffusion import DiffusionPanel
 from explorer.views.step_store import selection_size
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tiny nets gain nothing from a second thread, and lose a lot when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -251,10 +243,10 @@ def test_a_model_that_is_not_a_ddpm_is_reported(qtbot, context, panel):
 
 
 def test_bench_section_reports_its_figures(qtbot, isolated_config):
-    from explorer.commands.bench import BenchOptions, SECTIONS
-    from explorer.commands.bench_diffusion import diffusion_run
+    from explorer.bench import SECTIONS, BenchOptions
+    from explorer.bench.diffusion import diffusion_run
 
-    assert "explorer.commands.bench_diffusion:diffusion_run" in SECTIONS
+    assert "explorer.bench.diffusion:diffusion_run" in SECTIONS
     section = diffusion_run(BenchOptions(device="cpu", models=isolated_config), steps=3, repeats=1)
     figures = {f["name"].split(" (")[0].split(",")[0]: f for f in section["figures"]}
     viewer = figures["DDIM 3 steps in the viewer"]

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 from explorer.context import AppContext
 from explorer.jobs.common import to_uint8
 from explorer.jobs.latent import Frame, intra_op_threads, labels_tensor
-from explorer.views.latent_panel import FRAME_CHANNEL, MAX_SLIDERS, TICKS, LatentPanel
+from explorer.views.latent_panel import FRAME_CHANNEL, MAX_SLIDERS, LatentPanel
+from explorer.views.latent_widgets import TICKS
 from explorer.worker import Result
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.generative import build_model

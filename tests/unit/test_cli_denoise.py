@@ -11,14 +11,7 @@ from explorer.jobs.diffusion import DiffusionSettings, GridLayout, run_frames
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.generative import build_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tiny nets gain nothing from a second thread, and lose a lot when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

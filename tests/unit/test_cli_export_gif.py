@@ -111,8 +111,8 @@ def test_missing_model_and_existing_output(tiny_models, out, capsys):
 
 
 def test_bench_section_reports_the_export(tiny_models):
-    from explorer.commands.bench import BenchOptions
-    from explorer.commands.export_gif import bench_gif_export, gif_export
+    from explorer.bench import BenchOptions
+    from explorer.bench.interpolation import bench_gif_export, gif_export
 
     result = bench_gif_export(frames=4, scale=2, model_path=tiny_models["vae"], repeats=1)
     assert result["seconds"] > 0 and result["seconds"] >= result["write_seconds"] > 0

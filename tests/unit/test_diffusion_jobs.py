@@ -17,6 +17,8 @@ from explorer.views.step_store import StepStore, selection_size
 from models.checkpoint import load_checkpoint
 from models.generative import build_model, noise_seed
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 class Stop(Exception):
     pass
@@ -44,15 +46,6 @@ class FakeContext:
     def check(self):
         if self.cancelled:
             raise Stop()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tiny nets gain nothing from a second thread, and lose a lot when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

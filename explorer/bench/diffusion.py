@@ -1,4 +1,4 @@
-"""Bench section of the diffusion view (see explorer/commands/bench.py).
+"""Bench section of the diffusion view (see explorer/bench/__init__.py).
 
 The same DDIM run (batch 1, from noise) is timed two ways, interleaved, medians of a few runs:
 through the whole viewer — a DiffusionPanel offscreen on its own worker, every step streamed,
@@ -18,7 +18,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from explorer.commands.bench import BenchOptions, figure, model_file, private_config, qt_app
+from explorer.bench import BenchOptions, figure, model_file, private_config, qt_app
 
 STEPS = 50
 REPEATS = 5

@@ -1,4 +1,4 @@
-"""Bench sections of the compare view (see explorer/commands/bench.py): how long a 32 x 32
+"""Bench section of the compare view (see explorer/bench/__init__.py): how long a 32 x 32
 latent map of a bundled model takes, class map included, and whether the window keeps
 responding while the map fills in.
 
@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from explorer.commands.bench import (BenchOptions, figure, model_file, private_config, qt_app, skipped,
-                                     wait)
+from explorer.bench import BenchOptions, Heartbeat, figure, model_file, private_config, qt_app, skipped, wait
 
 MAP_K = 32
 REPEATS = 3
@@ -94,8 +93,6 @@ def _time_job(path: Path, classifier: Path | None, options: BenchOptions) -> tup
 
 
 def _time_in_window(path: Path, options: BenchOptions) -> dict[str, Any]:
-    from PySide6.QtCore import Qt, QTimer
-
     from explorer.context import AppContext
     from explorer.jobs.compare import MapRows
     from explorer.views.compare import ComparePanel
@@ -117,14 +114,6 @@ def _time_in_window(path: Path, options: BenchOptions) -> dict[str, Any]:
         column = panel.columns["left"]
         if column.info is None or column.info.source != source:
             return {"skipped": f"the compare view did not open {path.name}"}
-        gaps: list[float] = []
-        last = [time.perf_counter()]
-
-        def beat() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
         updates = [0]
 
         def on_progress(progress) -> None:
@@ -139,22 +128,19 @@ def _time_in_window(path: Path, options: BenchOptions) -> dict[str, Any]:
 
         context.worker.progress_changed.connect(on_progress)
         panel.map_rendered.connect(on_rendered)
-        heartbeat = QTimer()
-        heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-        heartbeat.timeout.connect(beat)
-        heartbeat.start(1)
+        heartbeat = Heartbeat()
         # The same heartbeat with nothing rendering: what the machine itself costs the event loop.
-        last[0] = time.perf_counter()
+        heartbeat.start()
         wait(app, lambda: False, 0.5)
-        idle_ms = max(gaps) * 1000 if gaps else float("nan")
-        gaps.clear()
-        start = last[0] = time.perf_counter()
+        idle_ms = heartbeat.longest_ms()
+        heartbeat.restart()
+        start = time.perf_counter()
         column.grid_box.setValue(MAP_K)
         finished = wait(app, lambda: "at" in done, 60)
         heartbeat.stop()
         if not finished:
             return {"skipped": "the 32 x 32 map did not arrive within 60 s"}
-        return {"shown_s": done["at"] - start, "stall_ms": max(gaps) * 1000 if gaps else float("nan"),
+        return {"shown_s": done["at"] - start, "stall_ms": heartbeat.longest_ms(),
                 "idle_stall_ms": idle_ms, "updates": max(0, updates[0] - 1)}
     finally:
         panel.close()

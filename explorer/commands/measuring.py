@@ -1,0 +1,130 @@
+"""What the measuring commands, `latent-explorer evaluate` and `latent-explorer compare`, share:
+their common options, opening the generator and the classifier, the progress line on stderr,
+number formatting, and turning a failed measurement into a message and an exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from explorer.commands import CommandError, fail
+
+if TYPE_CHECKING:
+    from models.generative import ClassifierModel, GenerativeModel
+
+
+def add_common_arguments(p: argparse.ArgumentParser, samples: int) -> None:
+    p.add_argument("--samples", type=int, default=samples, metavar="N",
+                   help=f"samples (and random path pairs) to draw (default: {samples})")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--classifier", metavar="PATH",
+                   help="classifier checkpoint that measures the images (default: the bundled 'classifier')")
+    p.add_argument("--ddim-steps", type=int, default=50, metavar="K",
+                   help="DDIM steps when sampling a DDPM (default: 50)")
+    p.add_argument("--batch-size", type=int, default=250, help="images per network pass (default: 250)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where the networks run (default: cuda, then mps, then cpu)")
+
+
+def pick_device(name: str) -> str:
+    from models.train import pick_device as pick
+
+    try:
+        return str(pick(name))
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+
+
+def open_generator(source: str, device: str) -> GenerativeModel:
+    from models.checkpoint import CheckpointError, open_model
+
+    try:
+        return open_model(source, device)
+    except CheckpointError as e:
+        raise CommandError(str(e)) from None
+
+
+def open_classifier(path: str | None, device: str) -> ClassifierModel:
+    import resources
+    from models.checkpoint import CheckpointError, open_model
+
+    if path is None:
+        try:
+            path = str(resources.checkpoint_path("classifier"))
+        except KeyError:
+            raise CommandError("no bundled classifier is installed; train one with `latent-explorer train "
+                               "classifier --out classifier.safetensors` and pass --classifier "
+                               "classifier.safetensors") from None
+    try:
+        model = open_model(path, device)
+    except CheckpointError as e:
+        raise CommandError(str(e)) from None
+    if model.kind != "classifier":
+        raise CommandError(f"{path} is a {model.kind}, not a classifier; pass a classifier checkpoint "
+                           f"with --classifier")
+    return model  # type: ignore[return-value]
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    if args.samples < 2:
+        raise CommandError(f"--samples must be at least 2, got {args.samples}")
+    if args.ddim_steps < 1:
+        raise CommandError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
+    if args.batch_size < 1:
+        raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
+
+
+def progress_printer(what: str) -> Callable[[int, int], None]:
+    """Redraws one status line on a terminal; silent when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
+        return lambda done, total: None
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent != shown[0]:
+            shown[0] = percent
+            end = "\n" if done >= total else ""
+            print(f"\r\033[K{what}: {percent}%", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def number(value: Any, kind: str = "g") -> str:
+    """A figure for the text tables: percentages for shares, 4 significant digits otherwise."""
+    if value is None:
+        return "n/a"
+    if kind == "%":
+        return f"{100 * value:.1f} %"
+    if kind == "int":
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+ROW_FORMATS = {"classifier_accuracy": "%", "coverage_min_share": "%", "conditional_accuracy": "%",
+               "confident_share": "%", "active_units": "int"}
+
+
+def runtime_message(e: RuntimeError) -> str:
+    if "out of memory" in str(e).lower():
+        return f"the device ran out of memory ({e}); lower --batch-size or use --device cpu"
+    return f"the measurement failed: {e}"
+
+
+def explanation_lines(keys: list[str]) -> list[str]:
+    from models.metrics import EXPLANATIONS, TITLES
+
+    return [f"  {TITLES[k]}: {EXPLANATIONS[k]}" for k in keys]
+
+
+def failure(e: Exception | KeyboardInterrupt) -> int:
+    """The exit code of a measurement stopped by `e`, its reason told on stderr."""
+    if isinstance(e, KeyboardInterrupt):
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    if isinstance(e, (CommandError, ValueError)):
+        return fail(str(e))
+    return fail(runtime_message(e))
