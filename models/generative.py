@@ -156,7 +156,8 @@ class DDPMModel(GenerativeModel):
 
     kind = "ddpm"
     net: UNet
-    default_guidance = 2.0
+    # guidance 1 gave the lowest classifier-FID of the scales tried on the bundled DDPM (README)
+    default_guidance = 1.0
 
     def __init__(self, net: UNet, metadata: dict[str, Any]):
         super().__init__(net, metadata)

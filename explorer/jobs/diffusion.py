@@ -65,7 +65,7 @@ class DiffusionSettings:
     seed: int = 0
     batch: int = 1
     class_index: int | None = None    # None: unconditional (the null class of a conditional model)
-    guidance: float = 2.0             # classifier-free guidance scale w, with a class
+    guidance: float = 1.0             # classifier-free guidance scale w, with a class (the DDPM default)
     cuda_graphs: bool = True
 
     def describe(self) -> str:

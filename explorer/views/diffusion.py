@@ -236,7 +236,7 @@ class DiffusionPanel(QWidget):
         self.guidance_spin = QDoubleSpinBox()
         self.guidance_spin.setRange(0.0, 20.0)
         self.guidance_spin.setSingleStep(0.5)
-        self.guidance_spin.setValue(2.0)
+        self.guidance_spin.setValue(1.0)
         self.guidance_spin.setToolTip("Classifier-free guidance w: ε = ε_uncond + (1 + w)(ε_cond − ε_uncond); "
                                       "0 is plain conditional sampling")
         group = QGroupBox("Sampler")
@@ -409,7 +409,7 @@ class DiffusionPanel(QWidget):
         self.eta_spin.setValue(value("eta", 0.0, float))
         self.seed_spin.setValue(value("seed", 0, int))
         self.batch_spin.setValue(value("batch", 4, int))
-        self.guidance_spin.setValue(value("guidance", 2.0, float))
+        self.guidance_spin.setValue(value("guidance", 1.0, float))
         self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(value("forward_source", "dataset", str))))
         self.item_spin.setValue(value("forward_item", 0, int))
         self.t_slider.setValue(value("forward_t", 500, int))

@@ -61,7 +61,7 @@ def test_evaluate_vae_gives_finite_figures_reproducible_from_the_seed(capsys, ti
 def test_evaluate_conditional_ddpm_sweeps_guidance_with_ddim(capsys, tiny_models, idx_data):
     report = _evaluate_json(capsys, tiny_models, idx_data, "ddpm", "--samples", "4", "--ddim-steps", "2",
                             "--guidance", "0,4")
-    assert [g["scale"] for g in report["guidance"]] == [0.0, 4.0, 2.0]  # the default scale is added
+    assert [g["scale"] for g in report["guidance"]] == [0.0, 4.0, 1.0]  # the default scale is added
     assert all(_finite(g["fid"], g["conditional_accuracy"]) for g in report["guidance"])
     headline = next(g for g in report["guidance"] if g["scale"] == report["guidance_scale"])
     assert headline["fid"] == report["fid"]
