@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from explorer.commands import fail, print_json
 
@@ -9,8 +10,13 @@ from explorer.commands import fail, print_json
 def run(args: argparse.Namespace) -> int:
     from models.checkpoint import CheckpointError, describe, read_metadata
 
+    import resources
+
+    path = Path(args.file)
+    if not path.exists() and args.file in resources.bundled_checkpoints():
+        path = resources.checkpoint_path(args.file)
     try:
-        meta = read_metadata(args.file)
+        meta = read_metadata(path)
     except CheckpointError as e:
         return fail(str(e))
     if args.json:
@@ -22,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="print a checkpoint's metadata, or why it cannot be read (exit 2)")
-    p.add_argument("file")
+    p.add_argument("file", help="a checkpoint file, or the name of a bundled model")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
     p.set_defaults(func=run)

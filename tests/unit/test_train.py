@@ -109,6 +109,8 @@ def test_cli_train_then_inspect(data_dir, tmp_path, capsys):
     assert meta["kind"] == "vae" and meta["latent_shape"] == [2]
     assert main(["inspect", str(out)]) == 0
     assert "vae" in capsys.readouterr().out
+    assert main(["inspect", "ddpm", "--json"]) == 0          # a bundled model, by name
+    assert json.loads(capsys.readouterr().out)["kind"] == "ddpm"
 
 
 def test_cli_errors_are_messages_with_exit_code_2(tmp_path, capsys, monkeypatch):
