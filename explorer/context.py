@@ -17,7 +17,7 @@ import resources
 from explorer.bookmarks import BookmarkStore
 from explorer.jobs.common import ModelInfo, load_info_job
 from explorer.settings import add_recent_file, open_qsettings, recent_files
-from explorer.worker import InferenceWorker, Request, Result, available_devices
+from explorer.worker import InferenceWorker, Request, Result
 
 # The UI thread and the worker hand the GIL to each other at least twice per frame; the default
 # 5 ms switch interval would let Python code on one side hold up the other for that long.
@@ -122,6 +122,8 @@ class AppContext(QObject):
 
     # -- device ---------------------------------------------------------------------------------
     def available_devices(self) -> list[str]:
+        from models.devices import available_devices
+
         return available_devices()
 
     def set_device(self, name: str) -> None:

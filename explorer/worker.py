@@ -90,30 +90,10 @@ class JobContext:
 
 
 def pick_device_name(preference: str = "auto") -> str:
-    import torch
+    """The device the worker runs on: the preferred one, or the CPU when it is missing."""
+    from models.devices import pick_device
 
-    if preference == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if preference == "cuda" and not torch.cuda.is_available():
-        return "cpu"
-    if preference == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        return "cpu"
-    return preference
-
-
-def available_devices() -> list[str]:
-    import torch
-
-    names = ["cpu"]
-    if torch.cuda.is_available():
-        names.insert(0, "cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        names.insert(0, "mps")
-    return names
+    return pick_device(preference).type
 
 
 class InferenceWorker(QThread):

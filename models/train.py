@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from models.checkpoint import save_checkpoint
 from models.data import ImageDataset
+from models.devices import pick_device
 from models.diffusion import NoiseSchedule, ScheduleConfig
 from models.generative import ARCHITECTURES
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
@@ -65,19 +66,6 @@ DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4, "dcgan": 2e-4, "cgan": 2e-
 DEFAULT_LATENT = {"vae": 16, "cvae": 16, "gan": 64, "dcgan": 64, "cgan": 64}
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """cuda, then mps, then cpu for "auto"; a clear error when a named device is missing."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but PyTorch sees no CUDA GPU; use --device cpu")
-    return torch.device(name)
-
-
 def hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -93,7 +81,7 @@ class Trainer:
         self.options = options
         self.data = data
         self.progress = progress
-        self.device = pick_device(options.device)
+        self.device = pick_device(options.device, strict=True)
         self.lr = options.lr or DEFAULT_LR[options.kind]
         torch.manual_seed(options.seed)
         self.shuffle = torch.Generator().manual_seed(options.seed)

@@ -30,10 +30,10 @@ def add_common_arguments(p: argparse.ArgumentParser, samples: int) -> None:
 
 
 def pick_device(name: str) -> str:
-    from models.train import pick_device as pick
+    from models.devices import pick_device as pick
 
     try:
-        return str(pick(name))
+        return str(pick(name, strict=True))
     except RuntimeError as e:
         raise CommandError(str(e)) from None
 
