@@ -53,6 +53,21 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return {name: make_tiny_checkpoint(name, folder) for name in TINY}
 
 
+@pytest.fixture
+def idx_data(tmp_path):
+    """A tiny Fashion-MNIST look-alike in IDX files: random images, every class equally often."""
+    import numpy as np
+
+    from models.data import write_idx
+
+    folder = tmp_path / "fashion"
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 40), ("t10k", 30)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """For modules of tiny nets: they gain nothing from a second thread, and lose a lot when the

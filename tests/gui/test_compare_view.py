@@ -19,7 +19,7 @@ from explorer.views.compare import ComparePanel
 from explorer.views.latent_map import CLASS_COLOURS, OVERLAY_ALPHA, class_rgb
 from explorer.worker import Progress
 from models.checkpoint import load_checkpoint
-from models.data import DataError, load_fashion_mnist
+from models.data import DATA_ENV_VAR, DataError, load_fashion_mnist
 from models.maps import dims_plane, grid_latents
 
 BUNDLE = ("vae", "vae-2d", "dcgan", "gan-mlp", "cgan", "ddpm")
@@ -269,9 +269,10 @@ def test_gan_scatter_is_coloured_by_predicted_class(qtbot, context):
     assert data.axis_names == ("PC1", "PC2") and "prediction" in data.description
 
 
-def test_metrics_table_is_filled_with_explained_rows(qtbot, context):
+def test_metrics_table_is_filled_with_explained_rows(qtbot, context, idx_data, monkeypatch):
     from models.metrics import EXPLANATIONS
 
+    monkeypatch.setenv(DATA_ENV_VAR, str(idx_data))       # the VAE's KL rows need a test split
     context.settings.setValue("compare/metric_samples", 20)
     panel = make_panel(qtbot, context)
     with qtbot.waitSignal(panel.metrics_shown, timeout=120000):

@@ -5,22 +5,9 @@ import json
 import math
 import shutil
 
-import numpy as np
 import pytest
 
 from explorer.cli import main
-from models.data import write_idx
-
-
-@pytest.fixture
-def idx_data(tmp_path):
-    """A tiny Fashion-MNIST look-alike: random images, every class equally often."""
-    folder = tmp_path / "fashion"
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 40), ("t10k", 30)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
-    return folder
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
