@@ -3,7 +3,7 @@
 The same DDIM run (batch 1, from noise) is timed two ways, interleaved, medians of a few runs:
 through the whole viewer — a DiffusionPanel offscreen on its own worker, every step streamed,
 kept and followed live on screen, timed from Run to the run's result — and as a bare loop over
-`DDPMModel.steps` with the worker's thread count. A heartbeat timer on the UI thread records the
+`DDPMModel.steps` with the worker's thread count and, on CUDA, the same graph-replayed network. A heartbeat timer on the UI thread records the
 longest stall of the event loop during a viewer run. On CUDA a 1000-step DDPM run is timed too.
 
 The model is the bundled DDPM, else an untrained one of the default architecture: speed depends
@@ -34,6 +34,7 @@ def diffusion_run(options: BenchOptions, steps: int = STEPS, repeats: int = REPE
 
 
 def _diffusion_run(options: BenchOptions, folder: Path, steps: int, repeats: int) -> dict[str, Any]:
+    from explorer.jobs.cuda_graph import cuda_graphed
     from explorer.jobs.diffusion import threads_beside_a_ui, usable_cores
     from explorer.worker import pick_device_name
     from models.checkpoint import open_model
@@ -44,7 +45,8 @@ def _diffusion_run(options: BenchOptions, folder: Path, steps: int, repeats: int
     model = open_model(source, device)
 
     def bare(num_steps: int, beside_ui: bool = True) -> float:
-        with threads_beside_a_ui(device) if beside_ui else nullcontext():
+        # the network as the viewer runs it (a CUDA graph on CUDA): the overhead is the viewer's own
+        with threads_beside_a_ui(device) if beside_ui else nullcontext(), cuda_graphed(model):
             began = time.perf_counter()
             x = model.sample_latent(1, 0)
             last = None

@@ -846,7 +846,8 @@ class DiffusionPanel(QWidget):
         if not result.ok:
             self.clean_view.clear()
             self.noised_view.clear()
-            self.noised_view.show_message(_message(result.error), error=True)
+            # the view is small: a short note there, the whole message in the label above it
+            self.noised_view.show_message("no image", error=True)
             self.t_label.setText(_message(result.error))
             return
         preview: ForwardPreview = result.value

@@ -1,17 +1,20 @@
 """A widget that shows one uint8 image as large as it fits, with crisp (nearest-neighbour) pixels.
 
-Built on a pyqtgraph ImageItem in a ViewBox with the aspect ratio locked and no axes. Used by
+A pixmap item in a plain QGraphicsView, fitted to the view with its aspect ratio kept. Used by
 every panel. It can carry a text overlay (hints, errors), outline one rectangle (a grid's centre
 cell), and tells when a given image has actually been painted (`frame_painted`), which is what
-latency is measured against.
+latency is measured against, when asked to (`report_paints`). The pixmap is made once per image
+and Qt scales it while painting, in C++; a view that does not report its paints runs no Python at
+all while painting, so one that follows a run at screen rate leaves Python's lock to the worker
+thread computing the next step.
 """
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (QFrame, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView,
+                               QLabel, QSizePolicy, QVBoxLayout, QWidget)
 
 BACKGROUND = "#1e1f22"
 
@@ -28,18 +31,19 @@ def highlight_rect(z: float) -> QGraphicsRectItem:
     return rect
 
 
-class _PaintReportingImageItem(pg.ImageItem):
-    """An ImageItem that reports the tag of each new image the first time it is painted."""
+class _PaintReportingPixmapItem(QGraphicsPixmapItem):
+    """A pixmap item (pixel (x, y) covers the unit square at (x, y)) that reports the tag of each
+    new image the first time it is painted."""
 
     def __init__(self, owner: ImageView):
-        super().__init__(axisOrder="row-major")
+        super().__init__()
         self._owner = owner
         self.tag: int | None = None
         self.painted_tag: int | None = None
 
     def paint(self, painter: QPainter, *args) -> None:
         super().paint(painter, *args)
-        if self.image is not None and self.tag is not None and self.tag != self.painted_tag:
+        if self.tag is not None and self.tag != self.painted_tag:
             self.painted_tag = self.tag
             self._owner.frame_painted.emit(self.tag)
 
@@ -49,19 +53,23 @@ class ImageView(QWidget):
 
     frame_painted = Signal(int)     # the tag passed to set_image, once that image is on screen
 
-    def __init__(self, parent: QWidget | None = None, minimum: int = 96):
+    def __init__(self, parent: QWidget | None = None, minimum: int = 96, report_paints: bool = False):
         super().__init__(parent)
-        self._view = pg.GraphicsView(self, background=BACKGROUND)
+        self._scene = QGraphicsScene(self)
+        self._view = QGraphicsView(self._scene, self)
+        self._view.setBackgroundBrush(QBrush(QColor(BACKGROUND)))
         self._view.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         self._view.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        self._view.setFrameShape(pg.GraphicsView.Shape.NoFrame)
-        self._box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False,
-                               defaultPadding=0.0)
-        self._view.setCentralItem(self._box)
-        self._item = _PaintReportingImageItem(self)
-        self._box.addItem(self._item)
+        self._view.setFrameShape(QFrame.Shape.NoFrame)
+        self._view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._view.setInteractive(False)
+        self._item = _PaintReportingPixmapItem(self) if report_paints else QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.TransformationMode.FastTransformation)   # crisp pixels
+        self._scene.addItem(self._item)
         self._highlight = highlight_rect(z=10)
-        self._box.addItem(self._highlight)
+        self._scene.addItem(self._highlight)
         self._shape: tuple[int, ...] | None = None
         self._image: np.ndarray | None = None
 
@@ -79,26 +87,26 @@ class ImageView(QWidget):
 
     # -- images ---------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray, tag: int | None = None) -> None:
-        """Shows `image` (uint8, (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)). `tag` comes back
-        through `frame_painted` once this image has been painted."""
+        """Shows `image` (uint8, (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)). In a view made with
+        `report_paints`, `tag` comes back through `frame_painted` once the image is painted."""
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
             raise TypeError(f"ImageView shows uint8 (H, W[, 1|3|4]) images, got {image.dtype} {image.shape}")
         self._image = image
-        self._item.tag = tag
-        # Four channels with explicit levels become a 32-bit QImage, which QPainter scales about
-        # ten times faster than the 8-bit indexed image a grey array would give; explicit levels
-        # also skip the per-frame min/max search.
-        self._item.setImage(_rgba(image), levels=(0, 255))
+        if isinstance(self._item, _PaintReportingPixmapItem):
+            self._item.tag = tag
+        self._item.setPixmap(QPixmap.fromImage(_qimage(image)))
         if image.shape[:2] != self._shape:
             self._shape = image.shape[:2]
-            self._box.setRange(QRectF(0, 0, image.shape[1], image.shape[0]), padding=0.0)
+            self._scene.setSceneRect(QRectF(0, 0, image.shape[1], image.shape[0]))
+            self._fit()
 
     def clear(self) -> None:
         self._image = None
-        self._item.clear()
-        self._item.tag = None
+        self._item.setPixmap(QPixmap())
+        if isinstance(self._item, _PaintReportingPixmapItem):
+            self._item.tag = None
         self._shape = None
         self._highlight.hide()
 
@@ -108,7 +116,8 @@ class ImageView(QWidget):
 
     @property
     def painted_tag(self) -> int | None:
-        return self._item.painted_tag
+        """The tag of the newest image painted (views made with report_paints only)."""
+        return getattr(self._item, "painted_tag", None)
 
     def set_highlight(self, rect: tuple[float, float, float, float] | None) -> None:
         """Outlines (x, y, width, height) in image pixels, or nothing."""
@@ -139,7 +148,13 @@ class ImageView(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        self._fit()
         self._place_overlay()
+
+    def _fit(self) -> None:
+        """The whole image as large as the view allows, its aspect ratio kept."""
+        if self._shape is not None:
+            self._view.fitInView(self._scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
     def _place_overlay(self) -> None:
         if self._overlay.isHidden():
@@ -150,11 +165,12 @@ class ImageView(QWidget):
         self._overlay.move((self.width() - width) // 2, (self.height() - self._overlay.height()) // 2)
 
 
-def _rgba(image: np.ndarray) -> np.ndarray:
-    """(H, W) grey or (H, W, 3) colour -> opaque (H, W, 4)."""
-    if image.ndim == 3 and image.shape[2] == 4:
-        return image
-    out = np.empty((*image.shape[:2], 4), dtype=np.uint8)
-    out[..., :3] = image[..., None] if image.ndim == 2 else image
-    out[..., 3] = 255
-    return out
+def _qimage(image: np.ndarray) -> QImage:
+    """A QImage that owns a copy of a uint8 (H, W) grey or (H, W, 3|4) colour array."""
+    image = np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    formats = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888,
+               4: QImage.Format.Format_RGBA8888}
+    # copy(): the QImage would otherwise point into the array's memory
+    return QImage(image.data, w, h, w * channels, formats[channels]).copy()

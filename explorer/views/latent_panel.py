@@ -98,7 +98,7 @@ class LatentPanel(QWidget):
 
     # -- construction -------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.image_view = ImageView(minimum=220)
+        self.image_view = ImageView(minimum=220, report_paints=True)   # latency is measured on it
         self.grid_view = ImageView(minimum=160)
         self.grid_view.setToolTip("Neighbouring points: the centre is the current point; left-right "
                                   "and bottom-top move the two dimensions you moved last")

@@ -197,7 +197,8 @@ def test_forward_process_from_an_image_file(qtbot, panel, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"nope")
     panel.set_image_file(str(broken))
-    qtbot.waitUntil(lambda: "cannot read the image" in panel.noised_view.message(), timeout=10000)
+    qtbot.waitUntil(lambda: "cannot read the image" in panel.t_label.text(), timeout=10000)
+    assert panel.noised_view.message() == "no image"
 
 
 def test_export_gif_of_the_kept_steps(qtbot, panel, tmp_path):
