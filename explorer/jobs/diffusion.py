@@ -2,11 +2,11 @@
 process, and the run as a GIF.
 
 A run yields one `StepFrame` per sampler step: x_t, the predicted clean image x0 and the predicted
-noise, each already tiled into a uint8 grid, plus two statistics. The tiling and the conversion to
-uint8 happen on the model's device in a handful of kernels, and only the small uint8 grid crosses
-to the CPU, so keeping every step costs a few percent of the step itself. On CUDA the copy is
-asynchronous and the frame is handed on one step later, which lets the GPU compute the next step
-while the UI takes this one; the network call itself is replayed from a CUDA graph.
+noise, each already tiled into a uint8 grid, plus two statistics. The steps are collected on the
+model's device and converted a batch at a time (one or two steps on a CPU, up to sixteen on a
+GPU) in a dozen whole-batch ops, and only the small uint8 grids cross to the CPU, so keeping
+every step costs little beside the step itself. On CUDA the copy is asynchronous and a batch is
+handed on once the next one is computed; the network call itself is replayed from a CUDA graph.
 
 Torch is imported inside the functions that need it: the view imports the plain data types here
 (settings, frames, the grid layout, GIF frame composition) without pulling torch into the UI.
@@ -370,46 +370,58 @@ def _forward_start(model: DDPMModel, start: ForwardStart, timesteps: Sequence[in
 
 
 class _FramePacker:
-    """Turns a step into (uint8 grids, stats) on the model's device, in a few whole-batch ops."""
+    """Collects a run's newest steps on the model's device and turns them, a batch at a time,
+    into uint8 grids and statistics: a dozen whole-batch ops per batch instead of per step."""
 
-    def __init__(self, layout: GridLayout, device: Any) -> None:
+    def __init__(self, layout: GridLayout, device: Any, capacity: int) -> None:
         import torch
 
         self.layout = layout
         L = layout
-        self._canvas = torch.full((3, L.channels, L.rows * (L.height + L.gap), L.cols * (L.width + L.gap)),
+        self.capacity = capacity
+        self._steps = torch.empty((capacity, 3, L.count, L.channels, L.height, L.width), device=device)
+        self.count = 0
+        self._canvas = torch.full((capacity, 3, L.channels, L.rows * (L.height + L.gap), L.cols * (L.width + L.gap)),
                                   BACKGROUND, dtype=torch.uint8, device=device)
-        self._tiles = self._canvas.view(3, L.channels, L.rows, L.height + L.gap, L.cols,
-                                        L.width + L.gap)[:, :, :, :L.height, :, :L.width]
+        self._tiles = self._canvas.view(capacity, 3, L.channels, L.rows, L.height + L.gap, L.cols,
+                                        L.width + L.gap)[..., :L.height, :, :L.width]
         gh, gw, _ = L.shape
-        self._grid = self._canvas[:, :, :gh, :gw].permute(0, 2, 3, 1)      # (3, H, W, C) view
+        self._grids = self._canvas[..., :gh, :gw].permute(0, 1, 3, 4, 2)     # (capacity, 3, H, W, C) view
         self._missing = L.rows * L.cols - L.count
         self._prev_x0: Tensor | None = None
 
-    def pack(self, x_t: Tensor, x0: Tensor, eps: Tensor) -> tuple[Tensor, Tensor]:
+    def add(self, x_t: Tensor, x0: Tensor, eps: Tensor) -> None:
         import torch
 
-        L = self.layout
-        stacked = torch.stack((x_t, x0, eps)).float()                     # (3, n, C, h, w)
-        stacked[2].mul_(1.0 / EPS_RANGE)
-        pixels = stacked.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).round_().to(torch.uint8)
+        torch.stack((x_t.float(), x0.float(), eps.float()), out=self._steps[self.count])
+        self.count += 1
+
+    def pack(self) -> tuple[Tensor, Tensor]:
+        """The collected steps as ((k, 3, H, W, C) uint8 grids, (k, 2) [std of x_t, RMS change of
+        x0]); starts a new batch."""
+        import torch
+
+        L, k = self.layout, self.count
+        steps = self._steps[:k]                                            # (k, 3, n, C, h, w)
+        x_std = steps[:, 0].reshape(k, -1).std(dim=1)
+        x0 = steps[:, 1]
+        first = torch.full_like(x0[:1], math.nan) if self._prev_x0 is None else self._prev_x0
+        before = torch.cat((first, x0[:-1]))
+        change = (x0 - before).square().reshape(k, -1).mean(dim=1).sqrt()
+        self._prev_x0 = x0[-1:].clone()
+        steps[:, 2].mul_(1.0 / EPS_RANGE)
+        pixels = steps.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).round_().to(torch.uint8)
         if self._missing:
-            blank = pixels.new_full((3, self._missing, L.channels, L.height, L.width), BACKGROUND)
-            pixels = torch.cat((pixels, blank), dim=1)
-        self._tiles.copy_(pixels.view(3, L.rows, L.cols, L.channels, L.height, L.width)
-                          .permute(0, 3, 1, 4, 2, 5))
-        grids = self._grid.contiguous()
-        x_std = x_t.float().std()
-        if self._prev_x0 is None:
-            change = torch.full_like(x_std, math.nan)
-        else:
-            change = (x0.float() - self._prev_x0).square().mean().sqrt()
-        self._prev_x0 = x0.float()
-        return grids, torch.stack((x_std, change))
+            blank = pixels.new_full((k, 3, self._missing, L.channels, L.height, L.width), BACKGROUND)
+            pixels = torch.cat((pixels, blank), dim=2)
+        self._tiles[:k].copy_(pixels.view(k, 3, L.rows, L.cols, L.channels, L.height, L.width)
+                              .permute(0, 1, 4, 2, 5, 3, 6))
+        self.count = 0
+        return self._grids[:k].contiguous(), torch.stack((x_std, change), dim=1)
 
 
 class _Transfer:
-    """A packed step on its way to the CPU: asynchronous on CUDA (finished one step later)."""
+    """A packed batch on its way to the CPU: asynchronous on CUDA (finished one batch later)."""
 
     def __init__(self, grids: Tensor, stats: Tensor) -> None:
         import torch
@@ -425,22 +437,28 @@ class _Transfer:
             self.grids = grids.cpu()
             self.stats = stats.cpu()
 
-    def finish(self) -> tuple[np.ndarray, float, float]:
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
         if self.event is not None:
             self.event.synchronize()
             # Copy out of the pinned block so it goes back to the allocator's cache at once.
-            grids = self.grids.numpy().copy()
-        else:
-            grids = self.grids.numpy()
-        x_std, change = self.stats.tolist()
-        return grids, float(x_std), float(change)
+            return self.grids.numpy().copy(), self.stats.numpy().astype(np.float64)
+        return self.grids.numpy(), self.stats.numpy().astype(np.float64)
 
 
-def run_frames(model: DDPMModel, settings: DiffusionSettings, start: ForwardStart | None = None,
-               info: dict[str, Any] | None = None) -> Iterator[StepFrame]:
-    """A run as StepFrames, one per sampler step, lazily (stop between steps to cancel).
+# Steps are packed together until this many are collected or the first of them is this old.
+PACK_CAPACITY = 16
+PACK_INTERVAL_S = 0.008
 
-    `info`, when given, receives "start_t" and "cuda_graphs" as soon as the run has begun."""
+
+def run_batches(model: DDPMModel, settings: DiffusionSettings, start: ForwardStart | None = None,
+                info: dict[str, Any] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> Iterator[tuple[StepFrame, ...]]:
+    """A run as batches of consecutive StepFrames, lazily: stop between batches to cancel.
+
+    Slow steps (a CPU's) come one or two at a time, fast ones (a GPU's) up to PACK_CAPACITY at
+    once. Once `cancelled()` is true, the steps made so far come out at once and the run stops
+    asking for more. `info`, when given, receives "start_t" and "cuda_graphs" as soon as the run
+    has begun."""
     import torch
 
     from explorer.jobs.cuda_graph import cuda_graphed
@@ -459,34 +477,55 @@ def run_frames(model: DDPMModel, settings: DiffusionSettings, start: ForwardStar
         labels = torch.full((n,), int(settings.class_index), dtype=torch.long)
     layout = GridLayout.for_batch(n, model.image_shape)
     with torch.inference_mode():
-        packer = _FramePacker(layout, model.device)
+        packer = _FramePacker(layout, model.device, min(PACK_CAPACITY, total))
     with cuda_graphed(model, settings.cuda_graphs) as graphed:
         if info is not None:
             info.update(start_t=timesteps[start_index] if start is not None else None, cuda_graphs=graphed)
         steps = model.steps(x, labels, settings.guidance, settings.sampler, settings.num_steps,
                             settings.eta, settings.seed, start_index)
-        pending: tuple[_Transfer, int, int, int] | None = None
+        collected: list[tuple[int, int, int]] = []          # (position, index, t) in the packer
+        in_flight: tuple[_Transfer, list[tuple[int, int, int]]] | None = None
+        began = 0.0
         with closing(steps):
             for position, step in enumerate(steps):
                 with torch.inference_mode():
-                    transfer = _Transfer(*packer.pack(step.x_t, step.x0_pred, step.eps))
-                if pending is not None:
-                    yield _frame(pending, total, layout)
-                    pending = None
-                if transfer.event is None:
-                    # a synchronous copy is already complete: hand it on now, so a cancel
-                    # after this frame costs no further step
-                    yield _frame((transfer, position, step.index, step.t), total, layout)
+                    packer.add(step.x_t, step.x0_pred, step.eps)
+                collected.append((position, step.index, step.t))
+                if len(collected) == 1:
+                    began = time.perf_counter()
+                stop = cancelled is not None and cancelled()
+                if not (stop or len(collected) == packer.capacity or position + 1 == total
+                        or time.perf_counter() - began >= PACK_INTERVAL_S):
+                    continue
+                with torch.inference_mode():
+                    transfer = _Transfer(*packer.pack())
+                if in_flight is not None:
+                    yield _frames(*in_flight, total, layout)
+                    in_flight = None
+                if transfer.event is None or stop:
+                    yield _frames(transfer, collected, total, layout)
                 else:
-                    pending = (transfer, position, step.index, step.t)
-        if pending is not None:
-            yield _frame(pending, total, layout)
+                    # on CUDA the copy finishes while the next batch is computed
+                    in_flight = (transfer, collected)
+                collected = []
+                if stop:
+                    return
+        if in_flight is not None:
+            yield _frames(*in_flight, total, layout)
 
 
-def _frame(pending: tuple[_Transfer, int, int, int], total: int, layout: GridLayout) -> StepFrame:
-    transfer, position, index, t = pending
-    grids, x_std, change = transfer.finish()
-    return StepFrame(position, index, t, total, grids, x_std, change, layout)
+def run_frames(model: DDPMModel, settings: DiffusionSettings, start: ForwardStart | None = None,
+               info: dict[str, Any] | None = None) -> Iterator[StepFrame]:
+    """A run as StepFrames, one per sampler step (see run_batches)."""
+    for batch in run_batches(model, settings, start, info):
+        yield from batch
+
+
+def _frames(transfer: _Transfer, steps: list[tuple[int, int, int]], total: int,
+            layout: GridLayout) -> tuple[StepFrame, ...]:
+    grids, stats = transfer.finish()
+    return tuple(StepFrame(position, index, t, total, grids[i], float(stats[i, 0]), float(stats[i, 1]), layout)
+                 for i, (position, index, t) in enumerate(steps))
 
 
 # -- job factories -----------------------------------------------------------------------------
@@ -541,26 +580,27 @@ def run_job(source: str, settings: DiffusionSettings,
         model = as_ddpm(ctx.model(source), source)
         began = time.perf_counter()
         info: dict[str, Any] = {}
-        batch: list[StepFrame] = []
+        unsent: list[StepFrame] = []
         sent_at = 0.0
         last: StepFrame | None = None
 
         def send() -> None:
             nonlocal sent_at
-            if batch:
-                f = batch[-1]
-                ctx.progress(f.position + 1, f.total, partial=tuple(batch),
+            if unsent:
+                f = unsent[-1]
+                ctx.progress(f.position + 1, f.total, partial=tuple(unsent),
                              message=step_caption(f.position, f.total, f.t))
-                batch.clear()
+                unsent.clear()
                 sent_at = time.perf_counter()
 
-        with threads_beside_a_ui(model.device), closing(run_frames(model, settings, start, info)) as frames:
-            for frame in frames:
-                last = frame
-                batch.append(frame)
+        batches = run_batches(model, settings, start, info, cancelled=lambda: ctx.cancelled)
+        with threads_beside_a_ui(model.device), closing(batches):
+            for frames in batches:
+                last = frames[-1]
+                unsent.extend(frames)
                 # Slow steps go out one by one; fast ones (a GPU's) in bundles at about twice
                 # screen rate, so the UI thread handles a signal per refresh, not per step.
-                if time.perf_counter() - sent_at >= SEND_INTERVAL_S or frame.position + 1 == frame.total:
+                if time.perf_counter() - sent_at >= SEND_INTERVAL_S or last.position + 1 == last.total:
                     send()
                 if ctx.cancelled:
                     send()

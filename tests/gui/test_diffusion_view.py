@@ -129,7 +129,7 @@ def test_scrubbing_during_a_run_stops_following_and_end_resumes(qtbot, context, 
         panel.set_diffusion_settings(DiffusionSettings(sampler="ddim", num_steps=40, batch=1, seed=1))
         with qtbot.waitSignal(panel.run_finished, timeout=30000):
             panel.run()
-            qtbot.waitUntil(lambda: len(panel.store) >= 4, timeout=15000)
+            qtbot.waitUntil(lambda: panel.timeline.count >= 4, timeout=15000)   # as the user sees it
             panel.timeline.slider.setValue(1)
             assert panel.shown_position == 1
             np.testing.assert_array_equal(shown(panel.views["x_t"]), grid2d(panel.store.image(1, "x_t")))

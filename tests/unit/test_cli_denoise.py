@@ -64,7 +64,7 @@ def test_ddim_gif_has_every_kth_step_and_the_last(tiny_models, out, capsys):
 
 def test_last_frame_is_the_final_sample(tiny_models, out):
     target = out / "final.gif"
-    assert main(["denoise", "--model", str(tiny_models["ddpm"]), "--steps", "5", "--every", "2", "--seed", "9",
+    assert main(["denoise", "--model", str(tiny_models["ddpm"]), "--device", "cpu", "--steps", "5", "--every", "2", "--seed", "9",
                  "--class", "Sneaker", "--guidance", "1.5", "--quiet", str(target)]) == 0
     model = load_checkpoint(tiny_models["ddpm"])
     s = DiffusionSettings(sampler="ddim", num_steps=5, seed=9, class_index=7, guidance=1.5)

@@ -12,7 +12,7 @@ from PIL import Image
 from explorer.jobs.cuda_graph import CUDAGraphedNet, cuda_graphed
 from explorer.jobs.diffusion import (EPS_RANGE, DiffusionError, DiffusionSettings, ForwardStart, GridLayout,
                                      ImageSource, StepFrame, export_gif_job, forward_preview_job, frame_positions,
-                                     gif_frames, run_frames, run_job)
+                                     gif_frames, run_batches, run_frames, run_job)
 from explorer.views.step_store import StepStore, selection_size
 from models.checkpoint import load_checkpoint
 from models.generative import build_model, noise_seed
@@ -145,6 +145,31 @@ def test_cancel_stops_within_one_step(ddpm):
     assert 3 <= len(ctx.partials) < 20
     assert len(calls) == len(ctx.partials)      # no network call after the cancelled step
     assert ddpm.net.__class__.__name__ == "UNet"
+
+
+def test_steps_come_in_consecutive_batches_and_a_cancel_flushes_at_once(ddpm, monkeypatch):
+    import explorer.jobs.diffusion as jobs
+
+    monkeypatch.setattr(jobs, "PACK_INTERVAL_S", 60.0)      # batches end only when full
+    s = DiffusionSettings(sampler="ddim", num_steps=20, batch=2, seed=6)
+    batches = list(run_batches(ddpm, s))
+    assert [len(b) for b in batches] == [jobs.PACK_CAPACITY, 20 - jobs.PACK_CAPACITY]
+    frames = [f for b in batches for f in b]
+    assert [f.position for f in frames] == list(range(20))
+    # batching changes nothing in what is kept: the same frames as one at a time
+    monkeypatch.setattr(jobs, "PACK_CAPACITY", 1)
+    for a, b in zip(frames, run_frames(ddpm, s), strict=True):
+        np.testing.assert_array_equal(a.images, b.images)
+        assert a.x_std == pytest.approx(b.x_std) and a.x0_change == pytest.approx(b.x0_change, nan_ok=True)
+
+    calls = []
+    handle = ddpm.net.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        monkeypatch.setattr(jobs, "PACK_CAPACITY", 16)
+        got = list(run_batches(ddpm, s, cancelled=lambda: len(calls) >= 5))
+    finally:
+        handle.remove()
+    assert [len(b) for b in got] == [5] and len(calls) == 5
 
 
 # -- the forward process ------------------------------------------------------------------------
