@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Signal
 
 import resources
 from explorer.bookmarks import BookmarkStore
-from explorer.jobs.common import ModelInfo, load_info_job
+from explorer.model_info import ModelInfo
+from explorer.jobs.common import load_info_job
 from explorer.settings import add_recent_file, open_qsettings, recent_files
 from explorer.worker import InferenceWorker, Request, Result
 

@@ -1,111 +1,19 @@
-"""What every feature's jobs share: a plain description of a model, and tensors to uint8 pixels.
+"""What every feature's jobs share: opening a model and describing it, tensors to uint8 pixels.
 
-Torch is imported inside the functions that need it, so the UI and `latent-explorer models` can
-use `ModelInfo` without paying for it.
-
-`ModelInfo` is what the UI knows about a model: it is built on the worker from the loaded model
-(or, for the library list, from a checkpoint's metadata without loading weights) and carries no
-tensors, so views can hold it freely.
-"""
+Torch is imported inside the functions that need it."""
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from explorer.model_info import ModelInfo
 
 if TYPE_CHECKING:
     from torch import Tensor
 
     from explorer.worker import JobContext
-    from models.generative import GenerativeModel
-
-ENCODING_KINDS = ("vae", "classifier")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    source: str                       # bundled name or absolute path: what `ctx.model` opens
-    name: str
-    kind: str                         # "vae" | "gan" | "ddpm" | "classifier"
-    latent_shape: tuple[int, ...]
-    image_shape: tuple[int, int, int]
-    class_names: tuple[str, ...] = ()
-    can_encode: bool = False
-    is_conditional: bool = False
-    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def latent_dim(self) -> int:
-        return math.prod(self.latent_shape)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names) if self.is_conditional else 0
-
-    @property
-    def architecture(self) -> str:
-        return str(self.metadata.get("architecture", ""))
-
-    @property
-    def bundled(self) -> bool:
-        return "/" not in self.source and "\\" not in self.source
-
-    def summary(self) -> str:
-        """One line: kind, latent size, image size, classes."""
-        c, h, w = self.image_shape
-        latent = "x".join(str(s) for s in self.latent_shape)
-        parts = [self.kind.upper() if self.kind != "classifier" else "classifier",
-                 f"latent {latent}", f"{w}x{h}{'' if c == 1 else f'x{c}'}"]
-        if self.is_conditional:
-            parts.append(f"{self.num_classes} classes")
-        return " · ".join(parts)
-
-    def tooltip(self) -> str:
-        """Several lines of metadata for the model library's tooltip (plain text)."""
-        m = self.metadata
-        lines = [f"{self.name} — {self.summary()}", f"architecture: {self.architecture or '?'}"]
-        dataset = m.get("dataset")
-        if isinstance(dataset, Mapping) and dataset.get("name"):
-            lines.append(f"dataset: {dataset['name']}")
-        training = m.get("training")
-        if isinstance(training, Mapping):
-            if training.get("epochs") is not None:
-                lines.append(f"trained: {training['epochs']} epochs"
-                             + (f", seed {training['seed']}" if training.get("seed") is not None else ""))
-            if isinstance(training.get("time"), (int, float)):
-                lines.append(f"training time: {training['time'] / 60:.1f} min")
-        metrics = m.get("metrics")
-        if isinstance(metrics, Mapping):
-            for key, value in list(metrics.items())[:6]:
-                shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-                lines.append(f"{key}: {shown}")
-        lines.append(f"source: {self.source}")
-        return "\n".join(lines)
-
-    @classmethod
-    def from_model(cls, source: str, model: GenerativeModel) -> ModelInfo:
-        return cls(source=str(source), name=str(model.name or Path(str(source)).stem), kind=model.kind,
-                   latent_shape=tuple(int(s) for s in model.latent_shape),
-                   image_shape=tuple(int(s) for s in model.image_shape),  # type: ignore[arg-type]
-                   class_names=tuple(model.class_names), can_encode=bool(model.can_encode),
-                   is_conditional=bool(model.is_conditional), metadata=dict(model.metadata))
-
-    @classmethod
-    def from_metadata(cls, source: str, meta: Mapping[str, Any]) -> ModelInfo:
-        """From a checkpoint's metadata alone (no weights read): for listing models quickly."""
-        config = meta.get("config") if isinstance(meta.get("config"), Mapping) else {}
-        kind = str(meta.get("kind", "?"))
-        return cls(source=str(source), name=str(meta.get("name") or Path(str(source)).stem), kind=kind,
-                   latent_shape=tuple(int(s) for s in meta.get("latent_shape", ())),
-                   image_shape=tuple(int(s) for s in meta.get("image_shape", (1, 28, 28))),  # type: ignore[arg-type]
-                   class_names=tuple(meta.get("class_names") or ()),
-                   can_encode=kind in ENCODING_KINDS,
-                   is_conditional=bool(config.get("num_classes", 0)) and kind != "classifier",
-                   metadata=dict(meta))
 
 
 def to_uint8(images: Tensor) -> np.ndarray:

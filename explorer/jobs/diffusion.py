@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 
 if TYPE_CHECKING:
     from torch import Tensor

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from explorer.context import AppContext
-from explorer.jobs.common import ModelInfo, load_info_job
+from explorer.model_info import ModelInfo
+from explorer.jobs.common import load_info_job
 from explorer.jobs.compare import MAP_KINDS, EndpointSpec, metrics_job
 from explorer.views.actions import panel_action
 from explorer.views.compare_column import ModelColumn, channel_name

@@ -17,7 +17,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar,
                                QSpinBox, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 from explorer.jobs.compare import (InversionProgress, InversionSettings, LatentMap, MapLayout, MapRows, PathStrip,
                                    PlaneSpec, PointImage, ScatterData, map_job, path_job, point_job, scatter_job)
 from explorer.views.image_view import BACKGROUND, ImageView

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.context import AppContext
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 from explorer.jobs.diffusion import (CHANNEL, EXPORT_CHANNEL, KIND_TITLES, KINDS, MAX_BATCH, PREVIEW_CHANNEL,
                                      DiffusionError, DiffusionModel, DiffusionSettings, ForwardPreview,
                                      ForwardStart, ImageSource, RunSummary, StepFrame, describe_job,

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QHBoxLayout, QLab
                                QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from explorer.bookmarks import Bookmark
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 from explorer.jobs.interpolation import Endpoint
 from explorer.views.layout import row
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from explorer.context import EMPTY_HINT, AppContext
 from explorer.export import ExportError, read_gif_settings
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 from explorer.jobs.interpolation import (MAX_FRAMES, MIN_FRAMES, Endpoint, ExportResult, FramesChunk, PathResult,
                                          PathSettings, export_job, interpolation_job)
 from explorer.views.actions import panel_action

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, 
 
 from explorer.bookmarks import Bookmark, point_from_text, point_to_text
 from explorer.context import EMPTY_HINT, AppContext
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 from explorer.jobs.latent import Directions, Frame, NeighbourGrid, decode_job, directions_job, neighbours_job
 from explorer.views.actions import panel_action
 from explorer.views.image_view import ImageView

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QL
                                QWidget)
 
 from explorer.context import AppContext
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 from explorer.views.compare import ComparePanel
 from explorer.views.diffusion import DiffusionPanel
 from explorer.views.interpolation import InterpolationPanel

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QPushButton, QStyle, QStyledItemDelegate, QStyleO
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from explorer.context import AppContext
-from explorer.jobs.common import ModelInfo
+from explorer.model_info import ModelInfo
 
 SOURCE_ROLE = Qt.ItemDataRole.UserRole
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1

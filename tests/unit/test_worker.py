@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from explorer.jobs.common import ModelInfo, load_info_job, to_uint8  # noqa: E402
+from explorer.model_info import ModelInfo
+from explorer.jobs.common import load_info_job, to_uint8  # noqa: E402
 from explorer.worker import InferenceWorker, Request, Result  # noqa: E402
 
 
