@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Runs the command line `argv` (default: sys.argv) and returns its exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:   # a refused argument (2) or --help (0): argparse has printed why
+        return e.code if isinstance(e.code, int) else 2
     return int(args.func(args) or 0)
 
 

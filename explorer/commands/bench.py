@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from explorer.commands import fail, print_json
+from explorer.commands.arguments import real, whole
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,9 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", nargs="+", metavar="WORD", help="run only the sections whose name contains WORD")
     p.add_argument("--device", dest="bench_device", metavar="DEVICE", default="cpu",
                    help="device for inference (default: cpu)")
-    p.add_argument("--steps", type=int, default=300, help="slider steps in the scripted drag (default: 300)")
-    p.add_argument("--rate", type=float, default=120.0, help="drag speed in slider events per second (default: 120)")
-    p.add_argument("--events", type=int, default=10_000, help="slider events for the memory figure (default: 10000)")
+    p.add_argument("--steps", type=whole(1, 1_000_000), default=300,
+                   help="slider steps in the scripted drag (default: 300)")
+    p.add_argument("--rate", type=real(0, 10_000, above=True), default=120.0,
+                   help="drag speed in slider events per second (default: 120)")
+    p.add_argument("--events", type=whole(1, 10_000_000), default=10_000,
+                   help="slider events for the memory figure (default: 10000)")
     p.add_argument("--models", metavar="DIR", help="take vae.safetensors / dcgan.safetensors from DIR "
                                                   "instead of the bundled models")
     p.set_defaults(func=run)

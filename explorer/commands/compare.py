@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from explorer.commands import CommandError, print_json
-from explorer.commands.measuring import (ROW_FORMATS, add_common_arguments, check_counts, explanation_lines, failure,
+from explorer.commands.arguments import whole
+from explorer.commands.measuring import (MAX_SAMPLES, ROW_FORMATS, add_common_arguments, explanation_lines, failure,
                                          number, open_classifier, open_generator, pick_device, progress_printer)
 
 # the same default as models.evaluation.DEFAULT_COMPARE_SAMPLES; repeated so `--help` needs no torch
@@ -58,16 +59,15 @@ def format_table(result: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from models.evaluation import compare
+    from models.metrics import has_posterior
 
     try:
-        check_counts(args)
-        if args.paths is not None and args.paths < 1:
-            raise CommandError(f"--paths must be at least 1, got {args.paths}")
         device = pick_device(args.device)
         a = open_generator(args.a, device)
         b = open_generator(args.b, device)
         classifier = open_classifier(args.classifier, device)
-        data = load_posterior_data(args.data, tuple(classifier.image_shape), "vae" in (a.kind, b.kind))
+        needed = has_posterior(a) or has_posterior(b)
+        data = load_posterior_data(args.data, tuple(classifier.image_shape), needed)
         result = compare(a, b, classifier, args.samples, args.seed, data=data, ddim_steps=args.ddim_steps,
                          paths=args.paths, batch_size=args.batch_size,
                          progress=progress_printer(f"comparing {a.name} and {b.name}"))
@@ -87,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("a", metavar="A", help="bundled model name or checkpoint file")
     p.add_argument("b", metavar="B", help="bundled model name or checkpoint file")
     add_common_arguments(p, DEFAULT_SAMPLES)
-    p.add_argument("--paths", type=int, metavar="P",
+    p.add_argument("--paths", type=whole(1, MAX_SAMPLES), metavar="P",
                    help="random paths for the class changes (default: samples / 8)")
     p.add_argument("--data", metavar="DIR",
                    help="test images for a VAE's KL and active units (default: $LATENT_EXPLORER_DATA or "

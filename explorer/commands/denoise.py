@@ -11,26 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from explorer.commands import fail
+from explorer.commands import CommandError, fail
+from explorer.commands.arguments import MAX_GUIDANCE, MAX_STEPS, class_index, real, seed, whole
 
 DEFAULT_MAX_FRAMES = 50
-
-
-def _class_index(text: str | None, class_names: list[str], num_classes: int) -> int | None:
-    """--class as an index or a class name (case-insensitive)."""
-    from explorer.jobs.diffusion import DiffusionError
-
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    lowered = {name.lower(): i for i, name in enumerate(class_names[:num_classes])}
-    if text.lower() in lowered:
-        return lowered[text.lower()]
-    raise DiffusionError(f"unknown class {text!r}; use 0 to {num_classes - 1} or one of: "
-                     f"{', '.join(class_names[:num_classes])}")
 
 
 def _progress(done: int, total: int) -> None:
@@ -57,10 +41,6 @@ def run(args: argparse.Namespace) -> int:
     if args.sampler == "ddpm" and (args.steps is not None or args.eta is not None):
         return fail("--steps and --eta apply to the DDIM sampler only (DDPM runs every timestep); "
                     "add --sampler ddim or drop them")
-    if args.every is not None and args.every < 1:
-        return fail(f"--every must be 1 or more, got {args.every}")
-    if not 1 <= args.fps <= 50:
-        return fail(f"--fps must be between 1 and 50, got {args.fps:g}")
     if args.show not in SHOW_CHOICES:
         return fail(f"--show must be one of {', '.join(SHOW_CHOICES)}")
     out = Path(args.out).expanduser()
@@ -71,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         model = as_ddpm(open_model(source, pick_device_name(args.device)), source)
-        class_index = _class_index(args.class_, model.class_names, model.num_classes)
         settings = DiffusionSettings(sampler=args.sampler, num_steps=args.steps if args.steps is not None else
                                      min(50, model.schedule.num_timesteps),
                                      eta=args.eta if args.eta is not None else 0.0, seed=args.seed,
-                                     batch=args.batch, class_index=class_index,
+                                     batch=args.batch,
+                                     class_index=class_index(args.class_, model.conditional),
                                      guidance=args.guidance if args.guidance is not None else model.default_guidance)
         began = time.perf_counter()
         frames, positions, total = [], [], 0
@@ -95,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 _progress(frame.position + 1, frame.total)
         elapsed = time.perf_counter() - began
         write_gif(out, np.stack(frames), fps=args.fps, overwrite=True)
-    except (CheckpointError, DataError, DiffusionError, ExportError) as e:
+    except (CheckpointError, CommandError, DataError, DiffusionError, ExportError) as e:
         return fail(str(e))
     except KeyboardInterrupt:
         print(f"\ninterrupted: nothing was written to {out}", file=sys.stderr)
@@ -115,19 +95,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the DDPM: a bundled name or a checkpoint file")
     p.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim",
                    help="ddpm: every timestep; ddim: --steps of them (default: ddim)")
-    p.add_argument("--steps", type=int, metavar="N", help="DDIM steps (default: 50, or T if fewer)")
-    p.add_argument("--eta", type=float, metavar="E", help="DDIM eta: 0 deterministic, 1 DDPM-like noise (default: 0)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the noise (default: 0)")
+    p.add_argument("--steps", type=whole(1, MAX_STEPS), metavar="N", help="DDIM steps (default: 50, or T if fewer)")
+    p.add_argument("--eta", type=real(0, 1), metavar="E",
+                   help="DDIM eta, 0 to 1: 0 deterministic, 1 DDPM-like noise (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, metavar="S", help="seed of the noise (default: 0)")
     p.add_argument("--class", dest="class_", metavar="C",
                    help="class index or name, for a conditional model (default: unconditional)")
-    p.add_argument("--guidance", type=float, metavar="W",
-                   help="classifier-free guidance scale with --class (default: the model's, 2)")
-    p.add_argument("--batch", type=int, default=1, metavar="B", help="samples side by side, 1 to 16 (default: 1)")
-    p.add_argument("--every", type=int, metavar="K",
+    p.add_argument("--guidance", type=real(0, MAX_GUIDANCE), metavar="W",
+                   help=f"classifier-free guidance scale with --class, 0 to {MAX_GUIDANCE} (default: the model's)")
+    p.add_argument("--batch", type=whole(1, 16), default=1, metavar="B", help="samples side by side, 1 to 16 (default: 1)")
+    p.add_argument("--every", type=whole(1, MAX_STEPS), metavar="K",
                    help=f"keep every K-th step, and the last (default: at most {DEFAULT_MAX_FRAMES} frames)")
     p.add_argument("--show", default="x_t", choices=["x_t", "x0", "eps", "all"],
                    help="what each frame shows: the sample, the predicted x0, the predicted noise, or all three")
-    p.add_argument("--fps", type=float, default=10.0, help="frames per second (default: 10)")
+    p.add_argument("--fps", type=real(1, 50), default=10.0, help="frames per second, 1 to 50 (default: 10)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="where the network runs (default: cuda, then mps, then cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

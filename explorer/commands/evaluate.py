@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from explorer.commands import CommandError, print_json
-from explorer.commands.measuring import (add_common_arguments, check_counts, explanation_lines, failure, number,
+from explorer.commands.arguments import MAX_GUIDANCE, check_real
+from explorer.commands.measuring import (add_common_arguments, explanation_lines, failure, number,
                                          open_classifier, open_generator, pick_device, progress_printer)
 
 
 def parse_scales(text: str) -> list[float]:
     try:
-        scales = [float(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise CommandError(f"--guidance takes comma-separated numbers, e.g. 0,1,2,4; got {text!r}") from None
-    if not scales or any(s < 0 for s in scales):
-        raise CommandError(f"--guidance needs at least one scale, all >= 0; got {text!r}")
+        scales = [check_real(part, 0, MAX_GUIDANCE) for part in text.split(",") if part.strip()]
+    except CommandError as e:
+        raise CommandError(f"--guidance takes comma-separated scales, e.g. 0,1,2,4; each {e}") from None
+    if not scales:
+        raise CommandError(f"--guidance needs at least one scale, e.g. 0,1,2,4; got {text!r}")
     return scales
 
 
@@ -135,14 +136,13 @@ def run(args: argparse.Namespace) -> int:
     from models.evaluation import evaluate, evaluate_classifier
 
     try:
-        check_counts(args)
         scales = parse_scales(args.guidance)
         device = pick_device(args.device)
         model = open_generator(args.model, device)
         classifier = open_classifier(args.classifier, device)
         target = checkpoint_file(args.model) if args.write else None
         test, train = load_test_and_train(args.data, tuple(classifier.image_shape))
-        if model.kind == "classifier":   # the classifier measures itself: its test accuracy
+        if model.classifier is not None:   # a classifier measures itself: its test accuracy
             report = evaluate_classifier(model, test, progress=progress_printer(f"evaluating {model.name}"))
             if target is not None:
                 write_metrics(target, report)

@@ -10,38 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from explorer.commands import CommandError, fail
+from explorer.commands.arguments import class_index, real, seed_or_name, whole
 
 MIN_FRAMES, MAX_FRAMES = 2, 512   # as explorer.jobs.interpolation; repeated so `--help` needs no torch
 
 
-def parse_class(value: str | None, class_names: list[str], conditional: bool, option: str) -> int | None:
-    """A class index from a number or a (case-insensitive) class name."""
-    if value is None:
-        return None
-    if not conditional:
-        raise CommandError(f"{option} needs a conditional model; this one has no classes")
-    text = value.strip()
-    if text.isdigit():
-        index = int(text)
-        if index >= len(class_names):
-            raise CommandError(f"{option} {index} is out of range: the model has classes 0 to {len(class_names) - 1}")
-        return index
-    lowered = [n.lower() for n in class_names]
-    if text.lower() in lowered:
-        return lowered.index(text.lower())
-    raise CommandError(f"{option} {value!r} is neither a class index nor one of: {', '.join(class_names)}")
-
-
-def endpoint_from(value: str, model: Any, label: int | None, bookmarks: Any) -> Any:
-    """A seed (a whole number) or the model's bookmark of that name, as an Endpoint."""
+def endpoint_from(value: int | str, model: Any, label: int | None, bookmarks: Any) -> Any:
+    """A seed (`seed_or_name` made it an int) or the model's bookmark of that name, as an Endpoint."""
     from explorer.jobs.interpolation import Endpoint
 
+    if isinstance(value, int):
+        return Endpoint("seed", seed=value, label=label)
     text = value.strip()
-    if text.lstrip("-").isdigit():
-        seed = int(text)
-        if seed < 0:
-            raise CommandError(f"seed {seed} is negative; use a whole number from 0")
-        return Endpoint("seed", seed=seed, label=label)
     mark = bookmarks.get(model.name, text)
     if mark is None:
         elsewhere = sorted({b.model_name for b in bookmarks.all() if b.name == text})
@@ -57,10 +37,8 @@ def endpoint_from(value: str, model: Any, label: int | None, bookmarks: Any) -> 
 def build_settings(args: argparse.Namespace, model: Any, bookmarks: Any):
     from explorer.jobs.interpolation import PathSettings
 
-    conditional = bool(model.is_conditional)
-    names = list(model.class_names) or [str(i) for i in range(model.num_classes)]
-    start_class = parse_class(args.cls, names, conditional, "--class")
-    end_class = parse_class(args.to_class, names, conditional, "--to-class")
+    start_class = class_index(args.cls, model.conditional, "--class")
+    end_class = class_index(args.to_class, model.conditional, "--to-class")
     if end_class is None:
         end_class = start_class
     ends = [(args.start, start_class)] + [(v, start_class) for v in args.via or []] + [(args.end, end_class)]
@@ -72,15 +50,6 @@ def build_settings(args: argparse.Namespace, model: Any, bookmarks: Any):
                         scale=args.scale, loop=not args.no_loop, pingpong=args.pingpong)
 
 
-def check_numbers(args: argparse.Namespace) -> None:
-    if not MIN_FRAMES <= args.frames <= MAX_FRAMES:
-        raise CommandError(f"--frames must be from {MIN_FRAMES} to {MAX_FRAMES}, not {args.frames}")
-    if not 1 <= args.fps <= 50:
-        raise CommandError(f"--fps must be from 1 to 50, not {args.fps:g}")
-    if not 1 <= args.scale <= 32:
-        raise CommandError(f"--scale must be from 1 to 32, not {args.scale}")
-
-
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     if out.suffix.lower() != ".gif":
@@ -88,10 +57,6 @@ def run(args: argparse.Namespace) -> int:
     for target in (out, Path(args.filmstrip).expanduser() if args.filmstrip else None):
         if target is not None and target.exists() and not args.force:
             return fail(f"{target} already exists; pass --force to replace it")
-    try:
-        check_numbers(args)
-    except CommandError as e:
-        return fail(str(e))
 
     from explorer.bookmarks import BookmarkStore
     from explorer.export import ExportError
@@ -137,17 +102,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "window to restore the interpolation.")
     p.add_argument("out", metavar="OUT.gif", help="the GIF to write")
     p.add_argument("--model", required=True, help="bundled model name or checkpoint file")
-    p.add_argument("--from", dest="start", required=True, metavar="SEED|BOOKMARK",
+    p.add_argument("--from", dest="start", required=True, metavar="SEED|BOOKMARK", type=seed_or_name,
                    help="start point: a seed (whole number) or the name of one of the model's bookmarks")
-    p.add_argument("--to", dest="end", required=True, metavar="SEED|BOOKMARK", help="end point")
-    p.add_argument("--via", action="append", metavar="SEED|BOOKMARK",
+    p.add_argument("--to", dest="end", required=True, metavar="SEED|BOOKMARK", type=seed_or_name, help="end point")
+    p.add_argument("--via", action="append", metavar="SEED|BOOKMARK", type=seed_or_name,
                    help="a keyframe the path passes through (repeat for more, in order)")
-    p.add_argument("--frames", type=int, default=32, help="frames in the path, ends included (default 32)")
+    p.add_argument("--frames", type=whole(MIN_FRAMES, MAX_FRAMES), default=32,
+                   help=f"frames in the path, ends included, {MIN_FRAMES} to {MAX_FRAMES} (default 32)")
     p.add_argument("--slerp", action="store_true",
                    help="spherical interpolation (default: linear); keeps the latents' length like real samples")
-    p.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12; the GIF stores "
-                                                           "whole hundredths of a second per frame)")
-    p.add_argument("--scale", type=int, default=4, help="upscale factor, nearest neighbour (default 4)")
+    p.add_argument("--fps", type=real(1, 50), default=12.0, help="frames per second, 1 to 50 (default 12; the "
+                                                                 "GIF stores whole hundredths of a second per frame)")
+    p.add_argument("--scale", type=whole(1, 32), default=4, help="upscale factor, nearest neighbour, 1 to 32 "
+                                                                 "(default 4)")
     p.add_argument("--class", dest="cls", metavar="C",
                    help="class for a conditional model: index or name (default: the bookmarks' class, else 0)")
     p.add_argument("--to-class", metavar="C", help="class at the end point: the class blends along the path")

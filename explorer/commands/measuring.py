@@ -10,21 +10,25 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from explorer.commands import CommandError, fail
+from explorer.commands.arguments import MAX_BATCH_SIZE, MAX_STEPS, seed, whole
 
 if TYPE_CHECKING:
-    from models.generative import ClassifierModel, GenerativeModel
+    from models.generative import GenerativeModel
+
+MAX_SAMPLES = 1_000_000
 
 
 def add_common_arguments(p: argparse.ArgumentParser, samples: int) -> None:
-    p.add_argument("--samples", type=int, default=samples, metavar="N",
-                   help=f"samples (and random path pairs) to draw (default: {samples})")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
+    p.add_argument("--samples", type=whole(2, MAX_SAMPLES), default=samples, metavar="N",
+                   help=f"samples (and random path pairs) to draw, 2 to {MAX_SAMPLES} (default: {samples})")
+    p.add_argument("--seed", type=seed, default=0, help="seed of every random draw (default: 0)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--classifier", metavar="PATH",
                    help="classifier checkpoint that measures the images (default: the bundled 'classifier')")
-    p.add_argument("--ddim-steps", type=int, default=50, metavar="K",
+    p.add_argument("--ddim-steps", type=whole(1, MAX_STEPS), default=50, metavar="K",
                    help="DDIM steps when sampling a DDPM (default: 50)")
-    p.add_argument("--batch-size", type=int, default=250, help="images per network pass (default: 250)")
+    p.add_argument("--batch-size", type=whole(1, MAX_BATCH_SIZE), default=250,
+                   help="images per network pass (default: 250)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="where the networks run (default: cuda, then mps, then cpu)")
 
@@ -47,7 +51,8 @@ def open_generator(source: str, device: str) -> GenerativeModel:
         raise CommandError(str(e)) from None
 
 
-def open_classifier(path: str | None, device: str) -> ClassifierModel:
+def open_classifier(path: str | None, device: str) -> GenerativeModel:
+    """The judge: a model with the classifier capability (the bundled classifier by default)."""
     import resources
     from models.checkpoint import CheckpointError, open_model
 
@@ -62,19 +67,10 @@ def open_classifier(path: str | None, device: str) -> ClassifierModel:
         model = open_model(path, device)
     except CheckpointError as e:
         raise CommandError(str(e)) from None
-    if model.kind != "classifier":
-        raise CommandError(f"{path} is a {model.kind}, not a classifier; pass a classifier checkpoint "
+    if model.classifier is None:
+        raise CommandError(f"{path} is a {model.kind.title}, not a classifier; pass a classifier checkpoint "
                            f"with --classifier")
-    return model  # type: ignore[return-value]
-
-
-def check_counts(args: argparse.Namespace) -> None:
-    if args.samples < 2:
-        raise CommandError(f"--samples must be at least 2, got {args.samples}")
-    if args.ddim_steps < 1:
-        raise CommandError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
-    if args.batch_size < 1:
-        raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
+    return model
 
 
 def progress_printer(what: str) -> Callable[[int, int], None]:

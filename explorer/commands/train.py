@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 from explorer.commands import fail
+from explorer.commands.arguments import MAX_BATCH_SIZE, real, seed, whole
+
+MAX_EPOCHS = 100_000
+MAX_LATENT_DIM = 4096
 
 def duration(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -64,12 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--data", help="Fashion-MNIST IDX directory or image folder "
                                   "(default: $LATENT_EXPLORER_DATA or /usr/share/datasets/fashion-mnist)")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=whole(1, MAX_EPOCHS), default=10)
     p.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
-    p.add_argument("--latent-dim", type=int)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, help="learning rate (default: the kind's own)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--latent-dim", type=whole(1, MAX_LATENT_DIM))
+    p.add_argument("--batch-size", type=whole(1, MAX_BATCH_SIZE), default=128)
+    p.add_argument("--lr", type=real(0, 10, above=True), help="learning rate (default: the kind's own)")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--half", action="store_true", help="store the weights as float16")
     p.add_argument("--name", help="model name recorded in the checkpoint (default: the file name)")

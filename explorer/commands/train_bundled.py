@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from explorer.commands import fail
-from explorer.commands.train import duration, progress_printer
+from explorer.commands.arguments import whole
+from explorer.commands.train import MAX_EPOCHS, duration, progress_printer
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=str(CHECKPOINTS), help=f"output folder (default: {CHECKPOINTS})")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--only", nargs="+", metavar="NAME", help="train only these recipes")
-    p.add_argument("--epochs", type=int, help="override every recipe's epoch count (for a quick trial)")
-    p.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: all cores)")
+    p.add_argument("--epochs", type=whole(1, MAX_EPOCHS), help="override every recipe's epoch count (for a quick trial)")
+    p.add_argument("--threads", type=whole(1, 1024), help="CPU threads for PyTorch (default: all cores)")
     p.set_defaults(func=run)

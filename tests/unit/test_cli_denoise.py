@@ -99,7 +99,7 @@ def test_eta_zero_runs_are_reproducible(tiny_models, out):
     (["--class", "Spaceship"], "unknown class 'Spaceship'"),
     (["--class", "12"], "class 12 does not exist"),
     (["--batch", "17"], "1 to 16"),
-    (["--every", "0"], "--every must be 1 or more"),
+    (["--every", "0"], "argument --every: must be a whole number from 1"),
 ])
 def test_bad_options_fail_cleanly(tiny_models, out, capsys, args, message):
     target = out / "x.gif"
