@@ -1,64 +1,75 @@
 """Quality reports built from models/metrics.py.
 
-`evaluate` is the per-model quality report (classifier-FID against the test set with its floor,
-mode coverage, conditional accuracy with a guidance sweep for the DDPM, the VAE's KL per
-dimension and active units, the classifier's own accuracy). `model_metrics` and `compare` measure
-the latent space (path length, class changes along paths, confident share, coverage, KL and active
-units) for the side-by-side comparison of a VAE and a GAN.
+`evaluate_steps` is the per-model quality report (classifier-FID against the test set with its
+floor, mode coverage, conditional accuracy with a guidance sweep for a conditional iterative
+model, the posterior's KL per dimension and active units, the classifier's own accuracy).
+`model_metrics_steps` and `compare_steps` measure the latent space (path length, class changes
+along paths, confident share, coverage, KL and active units) for the side-by-side comparison of
+two generators.
+
+Each is a step iterator (models/steps.py): it yields one rising `Progress` count for the whole
+measurement and returns the report; closing it stops the work at the next batch. `evaluate`,
+`evaluate_classifier` and `compare` run them to the end for the command line, passing
+``progress(done, total)`` on.
 
 All results are plain JSON-ready dicts, and for a fixed seed the same inputs give the same
-figures: every random draw comes from a generator seeded from `seed`, and the DDPM is sampled
-with deterministic DDIM (eta 0).
+figures: every random draw comes from a generator seeded from `seed`, and iterative models are
+sampled with deterministic DDIM (eta 0).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from models import metrics as m
 from models.data import ImageDataset
-from models.generative import ClassifierModel, GenerativeModel
+from models.generative import GenerativeModel
+from models.steps import Progress, Steps, run_to_end
+
+ProgressFn = Callable[[int, int], None]     # (done, total)
 
 DEFAULT_SAMPLES = 1000
 DEFAULT_COMPARE_SAMPLES = 500
 DEFAULT_DDIM_STEPS = 50
 DEFAULT_GUIDANCE_SCALES: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0)
 PATH_POINTS = 16
-GENERATOR_KINDS = ("vae", "gan", "ddpm")
 
-# Rows of the side-by-side table, in order; keys of `model_metrics` and of metrics.EXPLANATIONS.
+# Rows of the side-by-side table, in order; keys of `model_metrics_steps` and of metrics.EXPLANATIONS.
 COMPARE_ROWS: tuple[str, ...] = (
     "ppl_lerp", "ppl_slerp", "class_changes_per_length", "class_changes_per_path",
     "confident_share", "coverage_min_share", "coverage_entropy", "kl_total", "active_units",
 )
 
 
+def _on_progress(progress: ProgressFn | None) -> Callable[[Progress], None] | None:
+    return None if progress is None else (lambda p: progress(p.done, p.total))
+
+
 def _describe(model: GenerativeModel) -> dict[str, Any]:
     return {
         "name": model.name,
-        "kind": model.kind,
+        "kind": str(model.kind),
         "architecture": model.metadata.get("architecture", ""),
         "latent_shape": [int(s) for s in model.latent_shape],
-        "conditional": bool(model.is_conditional),
+        "conditional": model.conditional is not None,
     }
 
 
-def check_pairing(model: GenerativeModel, classifier: ClassifierModel) -> None:
-    """ValueError, saying what to do, when `classifier` cannot measure `model`."""
-    if getattr(classifier, "kind", "") != "classifier":
-        raise ValueError(f"{classifier.name} is a {classifier.kind}, not a classifier; pass the "
-                         f"classifier checkpoint with --classifier")
-    if model.kind not in GENERATOR_KINDS:
-        raise ValueError(f"{model.name} is a {model.kind}; only generators (VAE, GAN, DDPM) can be measured")
-    if tuple(model.image_shape) != tuple(classifier.image_shape):
+def check_pairing(model: GenerativeModel, judge: GenerativeModel) -> None:
+    """ValueError, saying what to do, when `judge` cannot measure `model`."""
+    m.check_judge(judge)
+    if model.prior is None:
+        raise ValueError(f"{model.name} is a {model.kind.title} without a prior to sample from; only "
+                         f"generators (VAE, GAN, DDPM) can be measured")
+    if tuple(model.image_shape) != tuple(judge.image_shape):
         raise ValueError(f"{model.name} makes {tuple(model.image_shape)} images but the classifier reads "
-                         f"{tuple(classifier.image_shape)}; use a classifier trained on the same images")
+                         f"{tuple(judge.image_shape)}; use a classifier trained on the same images")
 
 
-def _labels_match(model: GenerativeModel, classifier: ClassifierModel) -> bool:
-    return model.is_conditional and model.num_classes == classifier.num_classes
+def _labels_match(model: GenerativeModel, judge: GenerativeModel) -> bool:
+    return model.conditional is not None and model.conditional.num_classes == judge.classifier.num_classes
 
 
 def _check_counts(n: int, batch_size: int, ddim_steps: int) -> None:
@@ -70,13 +81,17 @@ def _check_counts(n: int, batch_size: int, ddim_steps: int) -> None:
         raise ValueError(f"DDIM steps must be at least 1, got {ddim_steps}")
 
 
-# -- issue 3: the quality report -------------------------------------------------------------------
+def _posterior_measurable(model: GenerativeModel, data: ImageDataset | None) -> bool:
+    return data is not None and m.has_posterior(model) and (model.conditional is None or data.has_labels)
+
+
+# -- the quality report ------------------------------------------------------------------------------
 
 def _guidance_plan(model: GenerativeModel, scales: Sequence[float]) -> tuple[list[float | None], float | None]:
     """The guidance scales to sample at, and the one the headline figures use."""
-    if model.kind != "ddpm" or not model.is_conditional:
+    if model.sampler is None or model.conditional is None:
         return [None], None
-    default = float(getattr(model, "default_guidance", 0.0))
+    default = float(model.sampler.default_guidance)
     plan = [float(g) for g in dict.fromkeys(scales)]
     if any(g < 0 for g in plan):
         raise ValueError(f"guidance scales must be >= 0, got {plan}")
@@ -85,33 +100,35 @@ def _guidance_plan(model: GenerativeModel, scales: Sequence[float]) -> tuple[lis
     return plan, default
 
 
-def evaluate(model: GenerativeModel, classifier: ClassifierModel, data: ImageDataset, n: int = DEFAULT_SAMPLES,
-             seed: int = 0, *, train: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
-             guidance_scales: Sequence[float] = DEFAULT_GUIDANCE_SCALES, batch_size: int = m.DEFAULT_BATCH_SIZE,
-             progress: m.ProgressFn | None = None, check: m.CheckFn | None = None) -> dict[str, Any]:
-    """The quality report of a generator, measured with `classifier` against the test set `data`.
+def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDataset, n: int = DEFAULT_SAMPLES,
+                   seed: int = 0, *, train: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+                   guidance_scales: Sequence[float] = DEFAULT_GUIDANCE_SCALES,
+                   batch_size: int = m.DEFAULT_BATCH_SIZE) -> Steps[dict[str, Any]]:
+    """The quality report of a generator, measured with `judge` (a model with the classifier
+    capability) against the test set `data`.
 
     n samples are drawn from latents seeded by `seed` (conditional models: every class equally
-    often). `train`, when given, supplies n real images for the FID floor. A conditional DDPM is
-    sampled at every scale in `guidance_scales` (plus its default, which the headline figures use)."""
-    check_pairing(model, classifier)
+    often). `train`, when given, supplies n real images for the FID floor. A conditional iterative
+    model is sampled at every scale in `guidance_scales` (plus its default, which the headline
+    figures use)."""
+    check_pairing(model, judge)
     _check_counts(n, batch_size, ddim_steps)
     if len(data) < 2:
         raise ValueError(f"the test set has {len(data)} images; it needs at least 2")
-    if tuple(data.image_shape) != tuple(classifier.image_shape):
+    if tuple(data.image_shape) != tuple(judge.image_shape):
         raise ValueError(f"the test images are {data.image_shape} but the classifier reads "
-                         f"{tuple(classifier.image_shape)}")
+                         f"{tuple(judge.image_shape)}")
+    classifier = judge.classifier
     plan, headline = _guidance_plan(model, guidance_scales)
     floor_n = min(n, len(train)) if train is not None else 0
-    is_vae = model.kind == "vae" and hasattr(model, "posterior")
-    vae_ok = is_vae and (not model.is_conditional or data.has_labels)
-    total = (len(data) + floor_n + (len(data) if vae_ok else 0)
+    posterior_ok = _posterior_measurable(model, data)
+    total = (len(data) + floor_n + (len(data) if posterior_ok else 0)
              + len(plan) * n * m.render_cost(model, ddim_steps))
-    tracker = m.Tracker(total, progress, check)
+    work = m.WorkCount(total, "classifying the test set")
     notes: list[str] = []
-    names = list(model.class_names) or list(classifier.class_names)
+    names = list(model.class_names) or list(judge.class_names)
 
-    test_feats, test_probs = m.dataset_outputs(classifier, data, batch_size=batch_size, tracker=tracker)
+    test_feats, test_probs = yield from m.dataset_output_steps(judge, data, batch_size=batch_size, work=work)
     test_stats = m.feature_statistics(test_feats)
     classifier_accuracy = None
     if data.has_labels and data.num_classes == classifier.num_classes:
@@ -125,9 +142,10 @@ def evaluate(model: GenerativeModel, classifier: ClassifierModel, data: ImageDat
 
     fid_floor = None
     if train is not None and floor_n >= 2:
+        work.message = "classifying training images for the FID floor"
         rng = np.random.default_rng(seed)
         picked = np.sort(rng.choice(len(train), size=floor_n, replace=False))
-        train_feats, _ = m.dataset_outputs(classifier, train, picked, batch_size=batch_size, tracker=tracker)
+        train_feats, _ = yield from m.dataset_output_steps(judge, train, picked, batch_size=batch_size, work=work)
         fid_floor = m.fid_between(m.feature_statistics(train_feats), test_stats)
         if floor_n < n:
             notes.append(f"the floor uses all {floor_n} training images (fewer than {n} samples)")
@@ -135,15 +153,17 @@ def evaluate(model: GenerativeModel, classifier: ClassifierModel, data: ImageDat
         notes.append("no training images: the FID floor is not measured")
 
     labels = m.sample_labels(model, n)
-    cond_ok = _labels_match(model, classifier)
-    if model.is_conditional and not cond_ok:
-        notes.append(f"the model has {model.num_classes} classes and the classifier "
+    cond_ok = _labels_match(model, judge)
+    if model.conditional is not None and not cond_ok:
+        notes.append(f"the model has {model.conditional.num_classes} classes and the classifier "
                      f"{classifier.num_classes}: conditional accuracy is not measured")
     sweep: list[dict[str, Any]] = []
     head: dict[str, Any] = {}
     for guidance in plan:
-        feats, probs = m.generated_outputs(model, classifier, n, seed, labels=labels, ddim_steps=ddim_steps,
-                                           guidance=guidance, batch_size=batch_size, tracker=tracker)
+        work.message = f"sampling {model.name}" + (f" at guidance {guidance:g}" if guidance is not None else "")
+        feats, probs = yield from m.generated_output_steps(model, judge, n, seed, labels=labels,
+                                                           ddim_steps=ddim_steps, guidance=guidance,
+                                                           batch_size=batch_size, work=work)
         figures = {
             "fid": m.fid_between(m.feature_statistics(feats), test_stats),
             "coverage": m.coverage(m.class_histogram(m.predicted_classes(probs), probs.shape[1]), names),
@@ -158,24 +178,25 @@ def evaluate(model: GenerativeModel, classifier: ClassifierModel, data: ImageDat
         if guidance == headline:
             head = figures
 
-    vae = None
-    if vae_ok:
-        vae = m.vae_posterior_metrics(model, data, batch_size=batch_size, tracker=tracker)
-    elif is_vae:
+    posterior = None
+    if posterior_ok:
+        work.message = "encoding the test set"
+        posterior = yield from m.vae_posterior_metric_steps(model, data, batch_size=batch_size, work=work)
+    elif m.has_posterior(model):
         notes.append("the test set has no labels: a conditional VAE's KL and active units are not measured")
 
     sampler = m.sampler_description(model, ddim_steps, headline)
-    if model.kind == "ddpm":
-        notes.append(f"the DDPM is sampled with {sampler} for evaluation")
+    if model.sampler is not None:
+        notes.append(f"the {model.kind.title} is sampled with {sampler} for evaluation")
     coverage = head["coverage"]
     return {
         "model": _describe(model),
-        "classifier": {"name": classifier.name, "test_accuracy": classifier_accuracy,
+        "classifier": {"name": judge.name, "test_accuracy": classifier_accuracy,
                        "test_images": len(data), "feature_dim": int(dim)},
         "samples": n,
         "seed": seed,
         "sampler": sampler,
-        "ddim_steps": ddim_steps if model.kind == "ddpm" else None,
+        "ddim_steps": ddim_steps if model.sampler is not None else None,
         "guidance_scale": headline,
         "fid": head["fid"],
         "fid_floor": fid_floor,
@@ -186,23 +207,40 @@ def evaluate(model: GenerativeModel, classifier: ClassifierModel, data: ImageDat
         "confident_share": head["confident_share"],
         "conditional_accuracy": head["conditional_accuracy"],
         "guidance": sweep,
-        "vae": vae,
+        "vae": posterior,
         "notes": notes,
     }
 
 
-def evaluate_classifier(classifier: ClassifierModel, data: ImageDataset, batch_size: int = 500,
-                        progress: m.ProgressFn | None = None, check: m.CheckFn | None = None) -> dict[str, Any]:
+def evaluate(model: GenerativeModel, judge: GenerativeModel, data: ImageDataset, n: int = DEFAULT_SAMPLES,
+             seed: int = 0, *, train: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+             guidance_scales: Sequence[float] = DEFAULT_GUIDANCE_SCALES, batch_size: int = m.DEFAULT_BATCH_SIZE,
+             progress: ProgressFn | None = None) -> dict[str, Any]:
+    """`evaluate_steps` run to the end."""
+    return run_to_end(evaluate_steps(model, judge, data, n, seed, train=train, ddim_steps=ddim_steps,
+                                     guidance_scales=guidance_scales, batch_size=batch_size),
+                      _on_progress(progress))
+
+
+def evaluate_classifier_steps(judge: GenerativeModel, data: ImageDataset,
+                              batch_size: int = 500) -> Steps[dict[str, Any]]:
     """The measuring classifier's own figures on a labelled test set: accuracy overall and per class."""
+    m.check_judge(judge)
+    classifier = judge.classifier
     if not data.has_labels or data.num_classes != classifier.num_classes:
         raise ValueError("measuring a classifier needs a test set labelled with its classes")
-    tracker = m.Tracker(len(data), progress, check)
-    _, probs = m.dataset_outputs(classifier, data, batch_size=batch_size, tracker=tracker)
+    _, probs = yield from m.dataset_output_steps(judge, data, batch_size=batch_size)
     predicted = m.predicted_classes(probs)
-    names = list(classifier.class_names) or list(data.class_names)
+    names = list(judge.class_names) or list(data.class_names)
     per_class = {names[c]: float((predicted[data.labels == c] == c).mean()) for c in range(classifier.num_classes)}
-    return {"model": _describe(classifier), "test_images": len(data),
+    return {"model": _describe(judge), "test_images": len(data),
             "test_accuracy": m.accuracy(probs, data.labels), "per_class_accuracy": per_class}
+
+
+def evaluate_classifier(judge: GenerativeModel, data: ImageDataset, batch_size: int = 500,
+                        progress: ProgressFn | None = None) -> dict[str, Any]:
+    """`evaluate_classifier_steps` run to the end."""
+    return run_to_end(evaluate_classifier_steps(judge, data, batch_size), _on_progress(progress))
 
 
 def metadata_summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +273,7 @@ def metadata_summary(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- issue 6: latent-space metrics -------------------------------------------------------------------
+# -- latent-space metrics ----------------------------------------------------------------------------
 
 def _paths_for(n: int, paths: int | None) -> int:
     return max(2, n // 8) if paths is None else int(paths)
@@ -244,54 +282,58 @@ def _paths_for(n: int, paths: int | None) -> int:
 def metrics_cost(model: GenerativeModel, n: int, *, data: ImageDataset | None = None,
                  ddim_steps: int = DEFAULT_DDIM_STEPS, paths: int | None = None,
                  path_points: int = PATH_POINTS) -> int:
-    """Work units `model_metrics` reports, for one overall progress bar over several models."""
+    """Work units `model_metrics_steps` counts, for one overall progress count over several models."""
     renders = n + 2 * 2 * n + _paths_for(n, paths) * path_points
-    vae = len(data) if (data is not None and model.kind == "vae" and hasattr(model, "posterior")
-                        and (not model.is_conditional or data.has_labels)) else 0
-    return renders * m.render_cost(model, ddim_steps) + vae
+    posterior = len(data) if _posterior_measurable(model, data) else 0
+    return renders * m.render_cost(model, ddim_steps) + posterior
 
 
-def model_metrics(model: GenerativeModel, classifier: ClassifierModel, n: int = DEFAULT_COMPARE_SAMPLES,
-                  seed: int = 0, *, data: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
-                  guidance: float | None = None, paths: int | None = None, path_points: int = PATH_POINTS,
-                  batch_size: int = m.DEFAULT_BATCH_SIZE, progress: m.ProgressFn | None = None,
-                  check: m.CheckFn | None = None, tracker: m.Tracker | None = None) -> dict[str, Any]:
+def model_metrics_steps(model: GenerativeModel, judge: GenerativeModel, n: int = DEFAULT_COMPARE_SAMPLES,
+                        seed: int = 0, *, data: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+                        guidance: float | None = None, paths: int | None = None, path_points: int = PATH_POINTS,
+                        batch_size: int = m.DEFAULT_BATCH_SIZE,
+                        work: m.WorkCount | None = None) -> Steps[dict[str, Any]]:
     """Latent-space figures of one generator (keys as in COMPARE_ROWS, plus details).
 
     n samples for the confident share and coverage, n random pairs for each path length, and
     `paths` (default n // 8) random slerp paths of `path_points` frames for the class changes.
-    `data` (test images) is needed only for a VAE's KL and active units. The DDPM is sampled with
-    DDIM at `guidance` (None: the model's default). Pass `tracker` to share one progress count
-    across several calls; otherwise `progress` and `check` are used."""
-    check_pairing(model, classifier)
+    `data` (test images) is needed only for a posterior's KL and active units. An iterative model
+    is sampled with DDIM at `guidance` (None: the model's default). Pass `work` to count the
+    progress of several calls as one."""
+    check_pairing(model, judge)
     _check_counts(n, batch_size, ddim_steps)
     paths = _paths_for(n, paths)
-    if tracker is None:
-        tracker = m.Tracker(metrics_cost(model, n, data=data, ddim_steps=ddim_steps, paths=paths,
-                                         path_points=path_points), progress, check)
-    if model.kind == "ddpm" and model.is_conditional and guidance is None:
-        guidance = float(getattr(model, "default_guidance", 0.0))
-    common = dict(ddim_steps=ddim_steps, guidance=guidance, batch_size=batch_size, tracker=tracker)
+    if work is None:
+        work = m.WorkCount(metrics_cost(model, n, data=data, ddim_steps=ddim_steps, paths=paths,
+                                        path_points=path_points))
+    if model.sampler is not None and model.conditional is not None and guidance is None:
+        guidance = float(model.sampler.default_guidance)
+    common = dict(ddim_steps=ddim_steps, guidance=guidance, batch_size=batch_size, work=work)
     notes: list[str] = []
-    names = list(model.class_names) or list(classifier.class_names)
+    names = list(model.class_names) or list(judge.class_names)
 
-    _, probs = m.generated_outputs(model, classifier, n, seed, labels=m.sample_labels(model, n), **common)
+    work.message = f"{model.name}: coverage"
+    _, probs = yield from m.generated_output_steps(model, judge, n, seed, labels=m.sample_labels(model, n), **common)
     coverage = m.coverage(m.class_histogram(m.predicted_classes(probs), probs.shape[1]), names)
-    ppl_lerp = m.path_length(model, classifier, n, seed + 1, spherical=False, **common)
-    ppl_slerp = m.path_length(model, classifier, n, seed + 1, spherical=True, **common)
-    changes = m.class_changes(model, classifier, paths, seed + 2, points=path_points, **common)
+    work.message = f"{model.name}: path length (lerp)"
+    ppl_lerp = yield from m.path_length_steps(model, judge, n, seed + 1, spherical=False, **common)
+    work.message = f"{model.name}: path length (slerp)"
+    ppl_slerp = yield from m.path_length_steps(model, judge, n, seed + 1, spherical=True, **common)
+    work.message = f"{model.name}: class changes"
+    changes = yield from m.class_change_steps(model, judge, paths, seed + 2, points=path_points, **common)
 
-    vae = None
-    if model.kind == "vae" and hasattr(model, "posterior"):
+    posterior = None
+    if m.has_posterior(model):
         if data is None:
             notes.append("no test images: KL per dimension and active units are not measured")
-        elif model.is_conditional and not data.has_labels:
+        elif model.conditional is not None and not data.has_labels:
             notes.append("the images have no labels: a conditional VAE's KL is not measured")
         else:
-            vae = m.vae_posterior_metrics(model, data, batch_size=batch_size, tracker=tracker)
+            work.message = f"{model.name}: KL and active units"
+            posterior = yield from m.vae_posterior_metric_steps(model, data, batch_size=batch_size, work=work)
     sampler = m.sampler_description(model, ddim_steps, guidance)
-    if model.kind == "ddpm":
-        notes.append(f"the DDPM is sampled with {sampler}")
+    if model.sampler is not None:
+        notes.append(f"the {model.kind.title} is sampled with {sampler}")
     return {
         "model": _describe(model),
         "samples": n,
@@ -304,34 +346,46 @@ def model_metrics(model: GenerativeModel, classifier: ClassifierModel, n: int = 
         "confident_share": m.confident_share(probs),
         "coverage_min_share": coverage["min_share"],
         "coverage_entropy": coverage["entropy_bits"],
-        "kl_total": vae["kl_total"] if vae else None,
-        "active_units": vae["active_units"] if vae else None,
+        "kl_total": posterior["kl_total"] if posterior else None,
+        "active_units": posterior["active_units"] if posterior else None,
         "coverage": coverage,
-        "kl_per_dim": vae["kl_per_dim"] if vae else None,
+        "kl_per_dim": posterior["kl_per_dim"] if posterior else None,
         "paths": {"pairs": n, "class_change_paths": paths, "points": path_points, "eps": m.PPL_EPSILON},
         "notes": notes,
     }
 
 
-def compare(a: GenerativeModel, b: GenerativeModel, classifier: ClassifierModel, n: int = DEFAULT_COMPARE_SAMPLES,
-            seed: int = 0, *, data: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
-            paths: int | None = None, path_points: int = PATH_POINTS, batch_size: int = m.DEFAULT_BATCH_SIZE,
-            progress: m.ProgressFn | None = None, check: m.CheckFn | None = None) -> dict[str, Any]:
-    """`model_metrics` of two generators with the same seed and settings, under one progress count."""
+def compare_steps(a: GenerativeModel, b: GenerativeModel, judge: GenerativeModel,
+                  n: int = DEFAULT_COMPARE_SAMPLES, seed: int = 0, *, data: ImageDataset | None = None,
+                  ddim_steps: int = DEFAULT_DDIM_STEPS, paths: int | None = None, path_points: int = PATH_POINTS,
+                  batch_size: int = m.DEFAULT_BATCH_SIZE) -> Steps[dict[str, Any]]:
+    """`model_metrics_steps` of two generators with the same seed and settings, as one progress count."""
     for model in (a, b):
-        check_pairing(model, classifier)
+        check_pairing(model, judge)
     total = sum(metrics_cost(model, n, data=data, ddim_steps=ddim_steps, paths=paths, path_points=path_points)
                 for model in (a, b))
-    tracker = m.Tracker(total, progress, check)
-    results = [model_metrics(model, classifier, n, seed, data=data, ddim_steps=ddim_steps, paths=paths,
-                             path_points=path_points, batch_size=batch_size, tracker=tracker)
-               for model in (a, b)]
+    work = m.WorkCount(total)
+    results = []
+    for model in (a, b):
+        results.append((yield from model_metrics_steps(model, judge, n, seed, data=data, ddim_steps=ddim_steps,
+                                                       paths=paths, path_points=path_points,
+                                                       batch_size=batch_size, work=work)))
     return {
         "models": results,
         "rows": list(COMPARE_ROWS),
         "titles": {k: m.TITLES[k] for k in COMPARE_ROWS},
         "explanations": {k: m.EXPLANATIONS[k] for k in COMPARE_ROWS},
-        "classifier": classifier.name,
+        "classifier": judge.name,
         "samples": n,
         "seed": seed,
     }
+
+
+def compare(a: GenerativeModel, b: GenerativeModel, judge: GenerativeModel, n: int = DEFAULT_COMPARE_SAMPLES,
+            seed: int = 0, *, data: ImageDataset | None = None, ddim_steps: int = DEFAULT_DDIM_STEPS,
+            paths: int | None = None, path_points: int = PATH_POINTS, batch_size: int = m.DEFAULT_BATCH_SIZE,
+            progress: ProgressFn | None = None) -> dict[str, Any]:
+    """`compare_steps` run to the end."""
+    return run_to_end(compare_steps(a, b, judge, n, seed, data=data, ddim_steps=ddim_steps, paths=paths,
+                                    path_points=path_points, batch_size=batch_size),
+                      _on_progress(progress))

@@ -6,21 +6,27 @@ be a different garment of similar brightness; adding a distance in the classifie
 (a perceptual loss, in the spirit of Zhang et al. 2018) pulls z toward an image the classifier
 sees the same way. Starting from the best of a few prior samples avoids the worst local minima.
 
-Pure torch: progress and cancellation are callbacks, so the app's worker (or a script) decides
-what they do.
+The optimisation is a step iterator (models/steps.py): after each Adam step it yields a
+`Progress(step, steps, message, partial=InversionStep(...))` carrying the current loss and the
+current reconstructions, and it returns an `InversionResult`. Closing it stops the optimisation
+between two steps. `invert_gan` runs it to the end.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-__all__ = ["InversionConfig", "InversionResult", "invert", "invert_gan"]
+from models.steps import Progress, Steps, run_to_end
 
-# on_step(step (1-based), total steps, current loss, current images in [0, 1])
-StepCallback = Callable[[int, int, float, Tensor], None]
+if TYPE_CHECKING:
+    from models.generative import Classifier, GenerativeModel
+
+__all__ = ["InversionConfig", "InversionResult", "InversionStep", "invert_steps", "invert_gan_steps", "invert_gan"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,17 @@ class InversionConfig:
             raise ValueError(f"at least 1 starting candidate is needed, got {self.candidates}")
 
 
+@dataclass(frozen=True)
+class InversionStep:
+    """The partial result of one Adam step, yielded as `Progress.partial`. `images` are the
+    current reconstructions (n, C, H, W) in [0, 1], a detached tensor on the model's device: the
+    caller converts (to uint8 for display, say) only the steps it shows."""
+
+    step: int                   # 1-based
+    loss: float                 # mean reconstruction loss of the current latents
+    images: Tensor
+
+
 @dataclass
 class InversionResult:
     z: Tensor                   # (n, *latent_shape): the best latent found for each image (CPU)
@@ -51,7 +68,6 @@ class InversionResult:
     pixel_history: list[float] = field(default_factory=list)    # its pixel-MSE part
     feature_history: list[float] = field(default_factory=list)  # its (unweighted) feature part
     initial_loss: float = float("nan")                          # before the first step
-    stopped: bool = False                                       # should_stop ended it early
 
     @property
     def steps_run(self) -> int:
@@ -76,12 +92,20 @@ def _losses(images: Tensor, target: Tensor, feature_fn: Callable[[Tensor], Tenso
     return pixel, feature
 
 
-def invert(decode_fn: Callable[[Tensor], Tensor], target: Tensor, z_init: Tensor,
-           feature_fn: Callable[[Tensor], Tensor] | None = None,
-           config: InversionConfig = InversionConfig(),
-           on_step: StepCallback | None = None,
-           should_stop: Callable[[], bool] | None = None) -> InversionResult:
-    """Optimise latents z (n, *latent_shape) so that decode_fn(z) matches target (n, C, H, W).
+@contextmanager
+def _autograd():
+    """Gradients on, whatever grad or inference mode the thread is in. Entered and left within one
+    step, never held across a yield: the mode is thread-local state, and between two steps the
+    thread runs other work."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+def invert_steps(decode_fn: Callable[[Tensor], Tensor], target: Tensor, z_init: Tensor,
+                 feature_fn: Callable[[Tensor], Tensor] | None = None,
+                 config: InversionConfig = InversionConfig()) -> Steps[InversionResult]:
+    """Optimise latents z (n, *latent_shape) so that decode_fn(z) matches target (n, C, H, W),
+    yielding one `Progress` with an `InversionStep` partial per Adam step.
 
     decode_fn and feature_fn must be differentiable; decode_fn returns images in target's range
     (the app uses [0, 1]). Each image is inverted independently (its own loss, summed so that
@@ -90,22 +114,22 @@ def invert(decode_fn: Callable[[Tensor], Tensor], target: Tensor, z_init: Tensor
         + prior_weight * mean(z^2)
     and the history records its first two terms (the reconstruction loss). The best latent seen
     for each image is returned, not the last: Adam may overshoot on the final steps.
-    `should_stop()` is asked before each step; `on_step` may also raise to abort.
     """
     if z_init.shape[0] != target.shape[0]:
         raise ValueError(f"{z_init.shape[0]} starting latents for {target.shape[0]} target images")
     device = z_init.device
-    target = target.detach().to(device, torch.float32)
-    with torch.no_grad():
-        target_features = feature_fn(target).reshape(len(target), -1).detach() if feature_fn else None
-    z = z_init.detach().clone().to(torch.float32).requires_grad_(True)
-    optimiser = torch.optim.Adam([z], lr=config.lr)
+    with _autograd():
+        target = target.detach().to(device, torch.float32)
+        with torch.no_grad():
+            target_features = feature_fn(target).reshape(len(target), -1).detach() if feature_fn else None
+        z = z_init.detach().clone().to(torch.float32).requires_grad_(True)
+        optimiser = torch.optim.Adam([z], lr=config.lr)
     result = InversionResult(z=z.detach().clone(), images=torch.empty(0), loss=torch.empty(0))
     best_loss = torch.full((len(target),), float("inf"), device=device)
     best_z = z.detach().clone()
     best_images: Tensor | None = None
-    with torch.enable_grad():
-        for step in range(config.steps + 1):
+    for step in range(config.steps + 1):
+        with _autograd():
             images = decode_fn(z)
             pixel, feature = _losses(images, target, feature_fn, target_features)
             recon = pixel + config.feature_weight * feature
@@ -116,42 +140,44 @@ def invert(decode_fn: Callable[[Tensor], Tensor], target: Tensor, z_init: Tensor
                 kept = images.detach().clone() if best_images is None else best_images
                 kept[better] = images.detach()[better]
                 best_images = kept
-            if step == 0:
-                result.initial_loss = float(recon.detach().mean())
-            else:
-                result.history.append(float(recon.detach().mean()))
-                result.pixel_history.append(float(pixel.detach().mean()))
-                result.feature_history.append(float(feature.detach().mean()))
-                if on_step is not None:
-                    on_step(step, config.steps, result.history[-1], images.detach())
             # The evaluation after the last update is only there to score it.
-            if step == config.steps:
-                break
-            if should_stop is not None and should_stop():
-                result.stopped = True
-                break
-            objective = recon + config.prior_weight * z.pow(2).reshape(len(z), -1).mean(dim=1)
-            # Only z gets a gradient: the networks' weights are shared with the rest of the app.
-            (grad,) = torch.autograd.grad(objective.sum(), [z])
-            optimiser.zero_grad(set_to_none=True)
-            z.grad = grad
-            optimiser.step()
+            if step < config.steps:
+                objective = recon + config.prior_weight * z.pow(2).reshape(len(z), -1).mean(dim=1)
+                # Only z gets a gradient: the networks' weights are shared with the rest of the app.
+                (grad,) = torch.autograd.grad(objective.sum(), [z])
+        if step == 0:
+            result.initial_loss = float(recon.detach().mean())
+        else:
+            loss = float(recon.detach().mean())
+            result.history.append(loss)
+            result.pixel_history.append(float(pixel.detach().mean()))
+            result.feature_history.append(float(feature.detach().mean()))
+            yield Progress(step, config.steps, f"inverting: step {step} of {config.steps}, loss {loss:.4f}",
+                           InversionStep(step, loss, images.detach()))
+        if step < config.steps:
+            with _autograd():
+                optimiser.zero_grad(set_to_none=True)
+                z.grad = grad
+                optimiser.step()
     result.z = best_z.cpu()
     result.images = best_images.clamp(0, 1).cpu() if best_images is not None else torch.empty(0)
     result.loss = best_loss.detach().cpu()
     return result
 
 
-def invert_gan(gan, target: Tensor, classifier=None, labels: Tensor | None = None, seed: int = 0,
-               config: InversionConfig = InversionConfig(),
-               on_step: StepCallback | None = None,
-               should_stop: Callable[[], bool] | None = None) -> InversionResult:
-    """Invert a `GANModel` (models.generative) on target images (n, C, H, W) in [0, 1].
+def invert_gan_steps(gan: GenerativeModel, target: Tensor, classifier: Classifier | None = None,
+                     labels: Tensor | None = None, seed: int = 0,
+                     config: InversionConfig = InversionConfig()) -> Steps[InversionResult]:
+    """Invert a generator (a `GenerativeModel` with a prior, decoded in one differentiable pass)
+    on target images (n, C, H, W) in [0, 1], as `invert_steps` does.
 
-    `classifier` is a `ClassifierModel` whose penultimate features give the perceptual term
-    (None: pixels only). The start for each image is the best of `config.candidates` prior
-    samples drawn from `seed`.
+    `classifier` is a model's classifier capability (`model.classifier`) whose penultimate
+    features give the perceptual term (None: pixels only). The start for each image is the best of
+    `config.candidates` prior samples drawn from `seed`.
     """
+    if gan.prior is None or gan.sampler is not None:
+        raise ValueError(f"{gan.name} is a {gan.kind.title}: inversion needs a generator that decodes a "
+                         f"prior sample in one differentiable pass (a GAN)")
     device = gan.device
     target = target.detach().to(device, torch.float32)
     if target.ndim != 4 or tuple(target.shape[1:]) != tuple(gan.image_shape):
@@ -166,10 +192,7 @@ def invert_gan(gan, target: Tensor, classifier=None, labels: Tensor | None = Non
 
     feature_fn = None
     if classifier is not None and config.feature_weight > 0:
-        net = classifier.net
-
-        def feature_fn(x: Tensor) -> Tensor:
-            return net.features(x.to(classifier.device))
+        feature_fn = classifier.features_differentiable
 
     # Best-of-candidates start: one cheap batched pass instead of a longer optimisation.
     candidates = gan.sample_latent(config.candidates * n, seed).to(device)
@@ -182,4 +205,13 @@ def invert_gan(gan, target: Tensor, classifier=None, labels: Tensor | None = Non
         scores = (pixel + config.feature_weight * feature).reshape(n, config.candidates)
     best = scores.argmin(dim=1) + torch.arange(n, device=scores.device) * config.candidates
     z_init = candidates[best]
-    return invert(decode, target, z_init, feature_fn, config, on_step, should_stop)
+    return (yield from invert_steps(decode, target, z_init, feature_fn, config))
+
+
+def invert_gan(gan: GenerativeModel, target: Tensor, classifier: Classifier | None = None,
+               labels: Tensor | None = None, seed: int = 0,
+               config: InversionConfig = InversionConfig(),
+               progress: Callable[[int, int], None] | None = None) -> InversionResult:
+    """`invert_gan_steps` run to the end; `progress(step, steps)` after each Adam step."""
+    return run_to_end(invert_gan_steps(gan, target, classifier, labels, seed, config),
+                      None if progress is None else (lambda p: progress(p.done, p.total)))

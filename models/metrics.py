@@ -3,15 +3,16 @@
 Two layers:
 
 - pure functions on arrays (Frechet distance, coverage, KL per dimension, active units) and on
-  callables (path length and class changes take ``generate(z, labels) -> images`` and an
-  embedding, so they can be checked against closed forms with linear maps);
-- model drivers that render images in batches from a `GenerativeModel` (the DDPM through
-  deterministic DDIM) and push them through a `ClassifierModel`.
+  callables (path length and class changes take a `Render`, ``render(z, labels)`` -> images, and
+  an embedding, so they can be checked against closed forms with linear maps);
+- model drivers that render images in batches from a generator (the DDPM through deterministic
+  DDIM) and push them through the judge, a model with the `classifier` capability.
 
-Long measurements share a `Tracker`: it adds up work units, reports ``progress(done, total)`` and
-calls ``check()`` between batches (and between DDIM steps) so the GUI worker can show a progress
-bar and cancel. Everything random comes from generators seeded by the caller, so a fixed seed
-gives the same figures every time.
+Everything that loops over batches is a step iterator (models/steps.py): it yields a `Progress`
+after each batch, and after each DDIM step of a DDPM, and returns its figures. The parts of one
+measurement share a `WorkCount`, so their progress is one count that rises to its total; closing
+the iterator stops the work at the next step. Everything random comes from generators seeded by
+the caller, so a fixed seed gives the same figures every time.
 
 The one-line explanations of the metrics are in `EXPLANATIONS` (display names in `TITLES`): the
 GUI's tooltips and the command line print the same words.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +30,12 @@ import torch
 from torch import Tensor
 
 from models.data import ImageDataset
-from models.generative import ClassifierModel, GenerativeModel, to_unit
+from models.generative import GenerativeModel, to_unit
 from models.latent import lerp, slerp
-from models.nets.classifier import AutoencoderClassifier
+from models.steps import Progress, Steps
 
-ProgressFn = Callable[[int, int], None]
-CheckFn = Callable[[], None]
 Generate = Callable[[Tensor, "Tensor | None"], Tensor]      # (z, labels) -> images (n, C, H, W)
+Render = Callable[[Tensor, "Tensor | None"], "Steps[Tensor]"]   # the same as a step iterator
 Embed = Callable[[Tensor], Tensor]                          # images -> features (n, D)
 Classify = Callable[[Tensor], "tuple[Tensor, Tensor]"]      # images -> (features (n, D), probs (n, K))
 
@@ -97,31 +98,21 @@ EXPLANATIONS: dict[str, str] = {
 }
 
 
-# -- progress and cancellation -------------------------------------------------------------------
+# -- one progress count for a whole measurement ------------------------------------------------
 
-class Tracker:
-    """Work units of a measurement: reports progress and gives the caller a chance to cancel.
+class WorkCount:
+    """Work units done of a measurement's total, shared by all its parts: each part adds what it
+    did and yields the resulting `Progress`, so several parts show as one rising count."""
 
-    `check()` is the caller's cancellation hook (the GUI passes `JobContext.check`, which raises);
-    it runs before each unit of work is reported, so a cancelled job stops between batches.
-    """
-
-    def __init__(self, total: int = 0, progress: ProgressFn | None = None, check: CheckFn | None = None):
+    def __init__(self, total: int, message: str = ""):
         self.total = int(total)
         self.done = 0
-        self._progress = progress
-        self._check = check
+        self.message = message      # what is being measured now; parts set it as they start
 
-    def check(self) -> None:
-        if self._check is not None:
-            self._check()
-
-    def advance(self, units: int) -> None:
-        self.check()
+    def advance(self, units: int) -> Progress:
         self.done += int(units)
-        if self._progress is not None:
-            # an estimate that fell short must not show more than 100 %
-            self._progress(self.done, max(self.total, self.done))
+        # an estimate that fell short must not show more than 100 %
+        return Progress(self.done, max(self.total, self.done), self.message)
 
 
 def _batches(n: int, batch_size: int) -> list[slice]:
@@ -291,9 +282,20 @@ def filtered_mean(values: np.ndarray, percentiles: tuple[float, float] | None = 
     return float(values[(values >= lo) & (values <= hi)].mean())
 
 
-def path_length_samples(generate: Generate, embed: Embed, z1: Tensor, z2: Tensor, ts: Tensor,
-                        labels: Tensor | None = None, *, eps: float = PPL_EPSILON, spherical: bool = False,
-                        batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+def single_pass(generate: Generate) -> Render:
+    """A plain ``generate(z, labels)`` as a `Render` that makes its images in one step."""
+
+    def render(z: Tensor, labels: Tensor | None = None) -> Steps[Tensor]:
+        images = generate(z, labels)
+        yield None
+        return images
+
+    return render
+
+
+def path_length_sample_steps(render: Render, embed: Embed, z1: Tensor, z2: Tensor, ts: Tensor,
+                             labels: Tensor | None = None, *, eps: float = PPL_EPSILON, spherical: bool = False,
+                             batch_size: int = DEFAULT_BATCH_SIZE) -> Steps[np.ndarray]:
     """Karras et al. 2019: |f(G(p(t))) - f(G(p(t + eps)))|^2 / eps^2 for each pair (z1[i], z2[i])
     at t = ts[i], where p is the lerp or slerp path. Returns (n,) float64.
 
@@ -308,14 +310,15 @@ def path_length_samples(generate: Generate, embed: Embed, z1: Tensor, z2: Tensor
         k = both.shape[0]
         z = torch.cat([both[:, 0], both[:, 1]]).to(z1.dtype)
         lab = None if labels is None else torch.cat([labels[s], labels[s]])
-        feats = embed(generate(z, lab)).reshape(2 * k, -1).to(torch.float64)
+        images = yield from render(z, lab)
+        feats = embed(images).reshape(2 * k, -1).to(torch.float64)
         out[s] = ((feats[:k] - feats[k:]) ** 2).sum(dim=1).cpu().numpy() / eps ** 2
     return out
 
 
-def class_change_samples(generate: Generate, classify: Classify, z1: Tensor, z2: Tensor,
-                         labels: Tensor | None = None, *, points: int = 16, spherical: bool = True,
-                         batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def class_change_sample_steps(render: Render, classify: Classify, z1: Tensor, z2: Tensor,
+                              labels: Tensor | None = None, *, points: int = 16, spherical: bool = True,
+                              batch_size: int = DEFAULT_BATCH_SIZE) -> Steps[tuple[np.ndarray, np.ndarray]]:
     """For each path z1[i] -> z2[i] sampled at `points` evenly spaced frames: the number of times
     the predicted class changes between neighbouring frames, and the path's length in feature
     space (the sum of the feature steps). Returns two (n,) arrays."""
@@ -330,7 +333,8 @@ def class_change_samples(generate: Generate, classify: Classify, z1: Tensor, z2:
         k = frames.shape[0]
         z = frames.reshape(k * points, *frames.shape[2:]).to(z1.dtype)
         lab = None if labels is None else labels[s].repeat_interleave(points, dim=0)
-        feats, probs = classify(generate(z, lab))
+        images = yield from render(z, lab)
+        feats, probs = classify(images)
         feats = feats.reshape(k, points, -1).to(torch.float64)
         classes = probs.reshape(k, points, -1).argmax(dim=2)
         changes[s] = (classes[:, 1:] != classes[:, :-1]).sum(dim=1).cpu().numpy()
@@ -347,58 +351,64 @@ def changes_per_length(changes: np.ndarray, lengths: np.ndarray) -> float:
 
 # -- model drivers -------------------------------------------------------------------------------
 
+def has_posterior(model: GenerativeModel) -> bool:
+    """Whether `model` is a generator whose encoder gives a posterior q(z | x) (a VAE), the
+    distribution that KL per dimension and active units are measured on."""
+    return model.prior is not None and model.encoder is not None
+
+
+def check_judge(judge: GenerativeModel) -> None:
+    """ValueError, saying what to do, when `judge` cannot classify images."""
+    if judge.classifier is None:
+        raise ValueError(f"{judge.name} is a {judge.kind.title}, not a classifier; pass the "
+                         f"classifier checkpoint with --classifier")
+
+
 def render_cost(model: GenerativeModel, ddim_steps: int) -> int:
     """Work units to render one image: one network pass, or one per DDIM step."""
-    return int(ddim_steps) if model.kind == "ddpm" else 1
+    return int(ddim_steps) if model.sampler is not None else 1
 
 
 def sampler_description(model: GenerativeModel, ddim_steps: int, guidance: float | None = None) -> str:
-    if model.kind != "ddpm":
+    if model.sampler is None:
         return "one decoder pass per sample"
     text = f"DDIM, {ddim_steps} steps, eta 0 (deterministic)"
-    if model.is_conditional and guidance is not None:
+    if model.conditional is not None and guidance is not None:
         text += f", guidance {guidance:g}"
     return text
 
 
-def image_generator(model: GenerativeModel, *, ddim_steps: int = 50, guidance: float | None = None,
-                    tracker: Tracker | None = None) -> Generate:
-    """`generate(z, labels)` -> images in [0, 1] on the model's device. The DDPM samples with
-    deterministic DDIM (eta 0), reporting every step; guidance None is the model's default."""
+def image_renderer(model: GenerativeModel, work: WorkCount, *, ddim_steps: int = 50,
+                   guidance: float | None = None) -> Render:
+    """``render(z, labels)`` -> images in [0, 1] on the model's device, counting
+    len(z) * render_cost units on `work`. An iterative model samples with deterministic DDIM
+    (eta 0) and yields after every step; guidance None is the model's default."""
     if ddim_steps < 1:
         raise ValueError(f"DDIM steps must be at least 1, got {ddim_steps}")
 
-    def generate(z: Tensor, labels: Tensor | None = None) -> Tensor:
-        if tracker is not None:
-            tracker.check()
-        if model.kind == "ddpm":
-            last = None
-            for last in model.steps(z, labels, guidance=guidance, sampler="ddim",   # type: ignore[attr-defined]
-                                    num_steps=ddim_steps, eta=0.0):
-                if tracker is not None:
-                    tracker.advance(len(z))
-            return to_unit(last.x_t)
-        images = model.decode(z, labels)
-        if tracker is not None:
-            tracker.advance(len(z))
-        return images
+    def render(z: Tensor, labels: Tensor | None = None) -> Steps[Tensor]:
+        if model.sampler is None:
+            images = model.decode(z, labels)
+            yield work.advance(len(z))
+            return images
+        last = None
+        # closed explicitly when this render is: the sampler's run must end with it, not later
+        with closing(model.sampler.steps(z, labels, guidance=guidance, sampler="ddim", num_steps=ddim_steps,
+                                         eta=0.0)) as run:
+            for last in run:
+                yield work.advance(len(z))
+        return to_unit(last.x_t)
 
-    return generate
+    return render
 
 
-def classifier_outputs(classifier: ClassifierModel) -> Classify:
-    """`classify(images)` -> (penultimate features, class probabilities), float32 on the CPU."""
+def classifier_outputs(judge: GenerativeModel) -> Classify:
+    """``classify(images)`` -> (penultimate features, class probabilities), float32 on the CPU."""
+    check_judge(judge)
+    classifier = judge.classifier
 
-    @torch.inference_mode()
     def classify(images: Tensor) -> tuple[Tensor, Tensor]:
-        net = classifier.net
-        if isinstance(net, AutoencoderClassifier):
-            # one encoder pass for both outputs instead of one each
-            x = images.to(classifier.device, torch.float32)
-            feats = net.features(x)
-            probs = torch.softmax(net.head_out(feats), dim=1)
-        else:
-            feats, probs = classifier.features(images), classifier.predict(images)
+        feats, probs = classifier.features(images), classifier.predict(images)
         return feats.float().cpu(), probs.float().cpu()
 
     return classify
@@ -410,70 +420,71 @@ def balanced_labels(n: int, num_classes: int) -> Tensor:
 
 
 def sample_labels(model: GenerativeModel, n: int) -> Tensor | None:
-    return balanced_labels(n, model.num_classes) if model.is_conditional else None
+    return balanced_labels(n, model.conditional.num_classes) if model.conditional is not None else None
 
 
-def generated_outputs(model: GenerativeModel, classifier: ClassifierModel, n: int, seed: int, *,
-                      labels: Tensor | None = None, ddim_steps: int = 50, guidance: float | None = None,
-                      batch_size: int = DEFAULT_BATCH_SIZE,
-                      tracker: Tracker | None = None) -> tuple[Tensor, Tensor]:
+def generated_output_steps(model: GenerativeModel, judge: GenerativeModel, n: int, seed: int, *,
+                           labels: Tensor | None = None, ddim_steps: int = 50, guidance: float | None = None,
+                           batch_size: int = DEFAULT_BATCH_SIZE,
+                           work: WorkCount | None = None) -> Steps[tuple[Tensor, Tensor]]:
     """Classifier features and probabilities of n samples from latents `model.sample_latent(n, seed)`.
     Costs n * render_cost units."""
+    if work is None:
+        work = WorkCount(n * render_cost(model, ddim_steps), "sampling")
     z = model.sample_latent(n, seed)
-    generate = image_generator(model, ddim_steps=ddim_steps, guidance=guidance, tracker=tracker)
-    classify = classifier_outputs(classifier)
+    render = image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance)
+    classify = classifier_outputs(judge)
     feats, probs = [], []
     for s in _batches(n, batch_size):
-        f, p = classify(generate(z[s], None if labels is None else labels[s]))
+        images = yield from render(z[s], None if labels is None else labels[s])
+        f, p = classify(images)
         feats.append(f)
         probs.append(p)
     return torch.cat(feats), torch.cat(probs)
 
 
-def dataset_outputs(classifier: ClassifierModel, data: ImageDataset, indices: np.ndarray | None = None, *,
-                    batch_size: int = DEFAULT_BATCH_SIZE,
-                    tracker: Tracker | None = None) -> tuple[Tensor, Tensor]:
+def dataset_output_steps(judge: GenerativeModel, data: ImageDataset, indices: np.ndarray | None = None, *,
+                         batch_size: int = DEFAULT_BATCH_SIZE,
+                         work: WorkCount | None = None) -> Steps[tuple[Tensor, Tensor]]:
     """Classifier features and probabilities of dataset images (all, or `indices`).
     Costs one unit per image."""
     order = np.arange(len(data)) if indices is None else np.asarray(indices)
-    classify = classifier_outputs(classifier)
+    if work is None:
+        work = WorkCount(len(order), "classifying images")
+    classify = classifier_outputs(judge)
     feats, probs = [], []
     for s in _batches(len(order), batch_size):
-        if tracker is not None:
-            tracker.check()
         f, p = classify(data.tensor(order[s]))
         feats.append(f)
         probs.append(p)
-        if tracker is not None:
-            tracker.advance(len(order[s]))
+        yield work.advance(len(order[s]))
     return torch.cat(feats), torch.cat(probs)
 
 
-def posterior_statistics(model: GenerativeModel, data: ImageDataset, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                         tracker: Tracker | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The VAE encoder's (mu, logvar) for every dataset image, float64 (N, D); a conditional VAE
-    is given each image's own label. Costs one unit per image."""
-    if not hasattr(model, "posterior"):
-        raise ValueError(f"a {model.kind} has no posterior to measure")
-    if model.is_conditional and not data.has_labels:
+def posterior_statistic_steps(model: GenerativeModel, data: ImageDataset, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                              work: WorkCount | None = None) -> Steps[tuple[np.ndarray, np.ndarray]]:
+    """The encoder's posterior (mu, logvar) for every dataset image, float64 (N, D); a conditional
+    model is given each image's own label. Costs one unit per image."""
+    if not has_posterior(model):
+        raise ValueError(f"{model.name} is a {model.kind.title}: it has no posterior to measure")
+    if model.conditional is not None and not data.has_labels:
         raise ValueError("a conditional VAE's posterior needs labelled images")
+    if work is None:
+        work = WorkCount(len(data), "encoding images")
     mus, logvars = [], []
     for s in _batches(len(data), batch_size):
-        if tracker is not None:
-            tracker.check()
-        labels = data.labels_tensor(s) if model.is_conditional else None
-        mu, logvar = model.posterior(data.tensor(s), labels)   # type: ignore[attr-defined]
+        labels = data.labels_tensor(s) if model.conditional is not None else None
+        mu, logvar = model.encoder.posterior(data.tensor(s), labels)
         mus.append(_f64(mu))
         logvars.append(_f64(logvar))
-        if tracker is not None:
-            tracker.advance(s.stop - s.start)
+        yield work.advance(s.stop - s.start)
     return np.concatenate(mus), np.concatenate(logvars)
 
 
-def vae_posterior_metrics(model: GenerativeModel, data: ImageDataset, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                          tracker: Tracker | None = None) -> dict[str, Any]:
+def vae_posterior_metric_steps(model: GenerativeModel, data: ImageDataset, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                               work: WorkCount | None = None) -> Steps[dict[str, Any]]:
     """Per-dimension KL, its total and the active units of a VAE on a dataset."""
-    mu, logvar = posterior_statistics(model, data, batch_size=batch_size, tracker=tracker)
+    mu, logvar = yield from posterior_statistic_steps(model, data, batch_size=batch_size, work=work)
     kl = kl_per_dimension(mu, logvar)
     variance = posterior_mean_variance(mu)
     return {
@@ -494,41 +505,45 @@ def _endpoints(model: GenerativeModel, n: int, seed: int) -> tuple[Tensor, Tenso
 
 def _path_labels(model: GenerativeModel, n: int, generator: torch.Generator) -> Tensor | None:
     # one random class per path, held along it: the path moves through the latent only
-    if not model.is_conditional:
+    if model.conditional is None:
         return None
-    return torch.randint(model.num_classes, (n,), generator=generator)
+    return torch.randint(model.conditional.num_classes, (n,), generator=generator)
 
 
-def path_length(model: GenerativeModel, classifier: ClassifierModel, n: int, seed: int, *,
-                spherical: bool, eps: float = PPL_EPSILON, ddim_steps: int = 50, guidance: float | None = None,
-                batch_size: int = DEFAULT_BATCH_SIZE, tracker: Tracker | None = None) -> dict[str, float]:
+def path_length_steps(model: GenerativeModel, judge: GenerativeModel, n: int, seed: int, *,
+                      spherical: bool, eps: float = PPL_EPSILON, ddim_steps: int = 50, guidance: float | None = None,
+                      batch_size: int = DEFAULT_BATCH_SIZE, work: WorkCount | None = None) -> Steps[dict[str, float]]:
     """Perceptual path length in the classifier's feature space over n random pairs of prior
     samples (lerp or slerp). Costs 2 n * render_cost units."""
     if n < 2:
         raise ValueError(f"path length needs at least 2 pairs, got {n}")
+    if work is None:
+        work = WorkCount(2 * n * render_cost(model, ddim_steps), "path length")
     z1, z2, generator = _endpoints(model, n, seed)
     ts = torch.rand(n, generator=generator, dtype=torch.float64)
     labels = _path_labels(model, n, generator)
-    classify = classifier_outputs(classifier)
-    values = path_length_samples(
-        image_generator(model, ddim_steps=ddim_steps, guidance=guidance, tracker=tracker),
+    classify = classifier_outputs(judge)
+    values = yield from path_length_sample_steps(
+        image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance),
         lambda images: classify(images)[0], z1, z2, ts, labels,
         eps=eps, spherical=spherical, batch_size=batch_size)
     return {"mean": filtered_mean(values), "median": float(np.median(values)), "pairs": n}
 
 
-def class_changes(model: GenerativeModel, classifier: ClassifierModel, paths: int, seed: int, *,
-                  points: int = 16, spherical: bool = True, ddim_steps: int = 50, guidance: float | None = None,
-                  batch_size: int = DEFAULT_BATCH_SIZE, tracker: Tracker | None = None) -> dict[str, float]:
+def class_change_steps(model: GenerativeModel, judge: GenerativeModel, paths: int, seed: int, *,
+                       points: int = 16, spherical: bool = True, ddim_steps: int = 50, guidance: float | None = None,
+                       batch_size: int = DEFAULT_BATCH_SIZE, work: WorkCount | None = None) -> Steps[dict[str, float]]:
     """Predicted-class changes along random paths between prior samples, per path and per unit
     of feature-space length. Costs paths * points * render_cost units."""
     if paths < 1:
         raise ValueError(f"class changes need at least 1 path, got {paths}")
+    if work is None:
+        work = WorkCount(paths * points * render_cost(model, ddim_steps), "class changes")
     z1, z2, generator = _endpoints(model, paths, seed)
     labels = _path_labels(model, paths, generator)
-    changes, lengths = class_change_samples(
-        image_generator(model, ddim_steps=ddim_steps, guidance=guidance, tracker=tracker),
-        classifier_outputs(classifier), z1, z2, labels,
+    changes, lengths = yield from class_change_sample_steps(
+        image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance),
+        classifier_outputs(judge), z1, z2, labels,
         points=points, spherical=spherical, batch_size=batch_size)
     return {"per_length": changes_per_length(changes, lengths), "per_path": float(changes.mean()),
             "paths": paths, "points": points}

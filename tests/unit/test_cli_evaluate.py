@@ -149,7 +149,7 @@ def test_evaluate_a_classifier_measures_and_stores_its_test_accuracy(capsys, tin
     shutil.copy(tiny_models["classifier"], path)
     report = _evaluate_json(capsys, {**tiny_models, "classifier": path}, idx_data, "classifier", "--write")
     test = load_dataset(idx_data, split="test")
-    predicted = load_checkpoint(path).predict(test.tensor()).argmax(1)
+    predicted = load_checkpoint(path).classifier.predict(test.tensor()).argmax(1)
     expected = (predicted == torch.from_numpy(test.labels)).float().mean().item()
     assert report["test_images"] == 30
     assert report["test_accuracy"] == pytest.approx(expected)

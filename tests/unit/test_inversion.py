@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from models.generative import build_model
-from models.inversion import InversionConfig, invert, invert_gan
+from models.inversion import InversionConfig, InversionStep, invert_gan, invert_gan_steps
+from models.steps import run_to_end
 
 # An MLP generator: a freshly initialised DCGAN's output barely depends on z (BatchNorm at its
 # initial statistics), so there would be nothing to optimise.
@@ -21,8 +22,9 @@ def gan():
 
 @pytest.fixture(scope="module")
 def classifier():
+    """The classifier capability of a tiny judge: its features give the perceptual term."""
     torch.manual_seed(1)
-    return build_model(*CLASSIFIER, {"name": "classifier"})
+    return build_model(*CLASSIFIER, {"name": "classifier"}).classifier
 
 
 def test_inversion_lowers_its_loss(gan, classifier):
@@ -48,16 +50,55 @@ def test_feature_term_counts_in_the_loss(gan, classifier):
     assert pixels_only.feature_history == [0.0, 0.0, 0.0]
 
 
-def test_progress_and_cancel_callbacks(gan):
-    target = gan.decode(gan.sample_latent(1, seed=3))
-    seen: list[tuple[int, int]] = []
-    result = invert(lambda z: gan.decode_differentiable(z), target, gan.sample_latent(1, 0),
-                    config=InversionConfig(steps=50),
-                    on_step=lambda step, total, loss, images: seen.append((step, total)),
-                    should_stop=lambda: len(seen) >= 5)
-    assert result.stopped
-    assert seen == [(1, 50), (2, 50), (3, 50), (4, 50), (5, 50)]
-    assert result.steps_run == 5
+def test_inversion_steps_stream_the_loss_and_images_and_give_the_wrappers_result(gan, classifier):
+    target = gan.decode(gan.sample_latent(2, seed=3))
+    config = InversionConfig(steps=6, candidates=3)
+    seen = []
+    result = run_to_end(invert_gan_steps(gan, target, classifier, seed=2, config=config), seen.append)
+    assert [(p.done, p.total) for p in seen] == [(step, 6) for step in range(1, 7)]
+    for p, loss in zip(seen, result.history):
+        assert isinstance(p.partial, InversionStep) and p.partial.step == p.done
+        assert p.partial.loss == loss and f"{loss:.4f}" in p.message
+        assert p.partial.images.shape == (2, 1, 28, 28) and not p.partial.images.requires_grad
+        assert 0 <= float(p.partial.images.min()) and float(p.partial.images.max()) <= 1
+    calls: list[tuple[int, int]] = []
+    again = invert_gan(gan, target, classifier, seed=2, config=config,
+                       progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(p.done, p.total) for p in seen]
+    assert again.history == result.history and torch.equal(again.z, result.z)
+
+
+def test_closing_the_inversion_after_two_steps_stops_it(gan, monkeypatch):
+    decodes: list[int] = []
+    original = gan.decode_differentiable
+
+    def counted(*args, **kwargs):
+        decodes.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(gan, "decode_differentiable", counted)
+    steps = invert_gan_steps(gan, gan.decode(gan.sample_latent(1, seed=3)), seed=0, config=InversionConfig(steps=50))
+    next(steps), next(steps)
+    # the choice of the start, the evaluation before the first step and one per step
+    assert len(decodes) == 1 + 1 + 2
+    steps.close()
+    with pytest.raises(StopIteration):
+        next(steps)
+    assert len(decodes) == 4
+
+
+def test_inversion_leaves_the_threads_grad_mode_alone_between_steps(gan):
+    # between two steps the worker runs other jobs on the same thread: none may find gradients on
+    steps = invert_gan_steps(gan, gan.decode(gan.sample_latent(1, seed=3)), config=InversionConfig(steps=5))
+    with torch.no_grad():
+        next(steps)
+        assert not torch.is_grad_enabled()
+        next(steps)
+        assert not torch.is_grad_enabled()
+    with torch.inference_mode():     # and a step still gets its gradients inside inference mode
+        next(steps)
+        assert torch.is_inference_mode_enabled()
+    steps.close()
 
 
 def test_bad_input_is_refused(gan):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from models import metrics as m
+from models.steps import run_to_end
 
 
 def _rotation(d: int, seed: int) -> np.ndarray:
@@ -133,8 +134,12 @@ def test_kl_per_dimension_matches_closed_form():
 
 # -- path length and class changes -----------------------------------------------------------------
 
-def _linear(a: torch.Tensor):
-    return lambda z, labels=None: z.reshape(len(z), -1) @ a.T
+def _linear(a: torch.Tensor) -> m.Render:
+    return m.single_pass(lambda z, labels=None: z.reshape(len(z), -1) @ a.T)
+
+
+def _path_lengths(*args, **kwargs) -> np.ndarray:
+    return run_to_end(m.path_length_sample_steps(*args, **kwargs))
 
 
 def test_lerp_path_length_of_a_linear_map_equals_its_closed_form():
@@ -143,14 +148,14 @@ def test_lerp_path_length_of_a_linear_map_equals_its_closed_form():
     a = torch.randn(5, 3, generator=g, dtype=torch.float64)
     z1, z2 = torch.randn(64, 3, generator=g, dtype=torch.float64), torch.randn(64, 3, generator=g, dtype=torch.float64)
     ts = torch.rand(64, generator=g, dtype=torch.float64)
-    values = m.path_length_samples(_linear(a), lambda x: x, z1, z2, ts, batch_size=10)
+    values = _path_lengths(_linear(a), lambda x: x, z1, z2, ts, batch_size=10)
     expected = (((z2 - z1) @ a.T) ** 2).sum(dim=1).numpy()
     np.testing.assert_allclose(values, expected, rtol=1e-6)
     # the unfiltered mean converges to E|A (z2 - z1)|^2 = 2 |A|_F^2
     big1 = torch.randn(4000, 3, generator=g, dtype=torch.float64)
     big2 = torch.randn(4000, 3, generator=g, dtype=torch.float64)
     t_big = torch.rand(4000, generator=g, dtype=torch.float64)
-    many = m.path_length_samples(_linear(a), lambda x: x, big1, big2, t_big)
+    many = _path_lengths(_linear(a), lambda x: x, big1, big2, t_big)
     assert m.filtered_mean(many, None) == pytest.approx(2 * float((a ** 2).sum()), rel=0.1)
 
 
@@ -161,8 +166,8 @@ def test_slerp_path_length_of_a_scaled_identity_equals_its_closed_form():
     c = 3.0
     z1, z2 = torch.randn(32, 4, generator=g, dtype=torch.float64), torch.randn(32, 4, generator=g, dtype=torch.float64)
     ts = torch.rand(32, generator=g, dtype=torch.float64)
-    values = m.path_length_samples(_linear(c * torch.eye(4, dtype=torch.float64)), lambda x: x, z1, z2, ts,
-                                   spherical=True)
+    values = _path_lengths(_linear(c * torch.eye(4, dtype=torch.float64)), lambda x: x, z1, z2, ts,
+                           spherical=True)
     na, nb = z1.norm(dim=1), z2.norm(dim=1)
     omega = torch.arccos(((z1 * z2).sum(1) / (na * nb)).clamp(-1, 1))
     radius = (1 - ts) * na + ts * nb
@@ -185,53 +190,162 @@ def test_class_changes_on_straight_paths_through_a_planted_boundary():
 
     z1 = torch.tensor([[-1.0, 0.0], [1.0, 1.0], [-2.0, -1.0]], dtype=torch.float64)
     z2 = torch.tensor([[1.0, 0.0], [2.0, -1.0], [-1.0, 3.0]], dtype=torch.float64)
-    changes, lengths = m.class_change_samples(lambda z, labels=None: z, classify, z1, z2, points=9,
-                                              spherical=False, batch_size=10)
+    changes, lengths = run_to_end(m.class_change_sample_steps(m.single_pass(lambda z, labels=None: z), classify,
+                                                              z1, z2, points=9, spherical=False, batch_size=10))
     assert changes.tolist() == [1, 0, 0]
     np.testing.assert_allclose(lengths, (z2 - z1).norm(dim=1).numpy(), rtol=1e-12)
     assert m.changes_per_length(changes, lengths) == pytest.approx(1 / float(lengths.sum()))
 
 
-# -- the tracker and model drivers -----------------------------------------------------------------
+# -- progress, cancellation and the model drivers ---------------------------------------------------
 
-def test_tracker_reports_progress_and_cancels_through_check():
-    seen = []
-    tracker = m.Tracker(10, progress=lambda done, total: seen.append((done, total)))
-    tracker.advance(4)
-    tracker.advance(6)
-    assert seen == [(4, 10), (10, 10)]
-
-    class Stop(Exception):
-        pass
-
-    def check():
-        raise Stop()
-
-    with pytest.raises(Stop):
-        m.Tracker(10, check=check).advance(1)
+def test_work_count_adds_up_the_parts_and_never_shows_more_than_100_percent():
+    work = m.WorkCount(10, "measuring")
+    assert [(p.done, p.total, p.message) for p in (work.advance(4), work.advance(6))] == [
+        (4, 10, "measuring"), (10, 10, "measuring")]
+    overrun = work.advance(5)                       # an estimate that fell short
+    assert (overrun.done, overrun.total) == (15, 15)
 
 
-def test_model_drivers_are_seed_reproducible_and_cancellable(tiny_models):
+def _count_calls(monkeypatch, obj, name: str) -> list[int]:
+    """Replaces obj.name by a wrapper that records each call (the stub model's meter)."""
+    calls: list[int] = []
+    original = getattr(obj, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, counted)
+    return calls
+
+
+@pytest.fixture
+def gan_and_judge(tiny_models):
     from models.checkpoint import open_model
 
-    gan, classifier = open_model(tiny_models["dcgan"]), open_model(tiny_models["classifier"])
-    first = m.path_length(gan, classifier, 6, seed=3, spherical=True, batch_size=4)
-    again = m.path_length(gan, classifier, 6, seed=3, spherical=True, batch_size=4)
+    return open_model(tiny_models["dcgan"]), open_model(tiny_models["classifier"])
+
+
+def test_model_drivers_are_seed_reproducible(gan_and_judge):
+    gan, judge = gan_and_judge
+    first = run_to_end(m.path_length_steps(gan, judge, 6, seed=3, spherical=True, batch_size=4))
+    again = run_to_end(m.path_length_steps(gan, judge, 6, seed=3, spherical=True, batch_size=4))
     assert first == again and math.isfinite(first["mean"]) and first["mean"] >= 0
-    feats, probs = m.generated_outputs(gan, classifier, 5, seed=0, batch_size=2)
-    assert feats.shape == (5, classifier.net.config.head_hidden) and probs.shape == (5, 10)
+    feats, probs = run_to_end(m.generated_output_steps(gan, judge, 5, seed=0, batch_size=2))
+    assert feats.shape == (5, judge.net.config.head_hidden) and probs.shape == (5, 10)
     torch.testing.assert_close(probs.sum(1), torch.ones(5))
 
-    calls = []
 
-    def cancel_after_two():
-        calls.append(1)
-        if len(calls) > 2:
-            raise KeyboardInterrupt
+def test_a_driver_yields_after_each_batch_and_closing_it_stops_the_batches(gan_and_judge, monkeypatch):
+    gan, judge = gan_and_judge
+    decodes = _count_calls(monkeypatch, gan, "decode")
+    steps = m.generated_output_steps(gan, judge, 20, seed=0, batch_size=2)
+    first, second = next(steps), next(steps)
+    assert (first.done, second.done, second.total) == (2, 4, 20)
+    assert len(decodes) == 2                        # one batch per step, nothing computed ahead
+    steps.close()
+    with pytest.raises(StopIteration):
+        next(steps)
+    assert len(decodes) == 2
 
-    with pytest.raises(KeyboardInterrupt):
-        m.generated_outputs(gan, classifier, 20, seed=0, batch_size=2, tracker=m.Tracker(20, check=cancel_after_two))
-    assert len(calls) == 3
+
+def test_an_iterative_model_yields_after_each_ddim_step_and_closing_stops_the_run(tiny_models, monkeypatch):
+    from models.checkpoint import open_model
+
+    ddpm, judge = open_model(tiny_models["ddpm"]), open_model(tiny_models["classifier"])
+    passes = _count_calls(monkeypatch, ddpm.sampler, "eps")
+    steps = m.generated_output_steps(ddpm, judge, 4, seed=0, ddim_steps=5, batch_size=4,
+                                     labels=m.sample_labels(ddpm, 4))
+    reports = [next(steps), next(steps)]
+    assert [(p.done, p.total) for p in reports] == [(4, 20), (8, 20)]   # 4 images x 5 steps
+    assert len(passes) == 2
+    steps.close()
+    assert len(passes) == 2
+
+
+def _dataset(folder, split: str):
+    from models.data import load_dataset
+
+    return load_dataset(folder, split=split)
+
+
+def _progress_of(steps) -> tuple[object, list]:
+    seen: list = []
+    return run_to_end(steps, seen.append), seen
+
+
+def _assert_rises_to_its_total(seen: list, total: int) -> None:
+    dones = [p.done for p in seen]
+    assert all(b > a for a, b in zip(dones, dones[1:]))          # strictly rising
+    assert {p.total for p in seen} == {total} and dones[-1] == total
+    assert all(p.message for p in seen)
+
+
+def test_evaluate_steps_count_up_to_their_total_and_give_the_wrappers_report(tiny_models, idx_data):
+    from models.checkpoint import open_model
+    from models.evaluation import evaluate, evaluate_steps
+
+    vae, judge = open_model(tiny_models["vae"]), open_model(tiny_models["classifier"])
+    test, train = _dataset(idx_data, "test"), _dataset(idx_data, "train")
+    report, seen = _progress_of(evaluate_steps(vae, judge, test, 12, 3, train=train, batch_size=5))
+    # 30 test images, 12 training images for the floor, 12 samples, 30 test images encoded
+    _assert_rises_to_its_total(seen, 30 + 12 + 12 + 30)
+    calls: list[tuple[int, int]] = []
+    assert evaluate(vae, judge, test, 12, 3, train=train, batch_size=5,
+                    progress=lambda done, total: calls.append((done, total))) == report
+    assert calls == [(p.done, p.total) for p in seen]
+
+
+def test_evaluating_an_iterative_model_counts_every_ddim_step(tiny_models, idx_data):
+    from models.checkpoint import open_model
+    from models.evaluation import evaluate_steps
+
+    ddpm, judge = open_model(tiny_models["ddpm"]), open_model(tiny_models["classifier"])
+    report, seen = _progress_of(evaluate_steps(ddpm, judge, _dataset(idx_data, "test"), 4, ddim_steps=2,
+                                               guidance_scales=(0.0,)))
+    # the test set, then 4 samples x 2 DDIM steps at guidance 0 and at the default
+    _assert_rises_to_its_total(seen, 30 + 2 * 4 * 2)
+    assert [g["scale"] for g in report["guidance"]] == [0.0, ddpm.sampler.default_guidance]
+
+
+def test_compare_steps_are_one_count_over_both_models_and_give_the_wrappers_report(tiny_models, idx_data):
+    from models.checkpoint import open_model
+    from models.evaluation import compare, compare_steps, metrics_cost
+
+    vae, gan, judge = (open_model(tiny_models[k]) for k in ("vae", "cgan", "classifier"))
+    test = _dataset(idx_data, "test")
+    result, seen = _progress_of(compare_steps(vae, gan, judge, 8, 1, data=test, batch_size=16))
+    # per model 8 samples, 2 x 2 x 8 path-length images, 2 paths x 16 frames; the VAE encodes 30
+    assert metrics_cost(vae, 8, data=test) == 8 + 32 + 32 + 30 and metrics_cost(gan, 8, data=test) == 72
+    _assert_rises_to_its_total(seen, 174)
+    assert any(p.message.startswith("vae:") for p in seen) and seen[-1].message.startswith("cgan:")
+    assert compare(vae, gan, judge, 8, 1, data=test, batch_size=16) == result
+
+
+def test_closing_an_evaluation_after_two_steps_stops_it(tiny_models, idx_data, monkeypatch):
+    from models.checkpoint import open_model
+    from models.evaluation import evaluate_steps
+
+    vae, judge = open_model(tiny_models["vae"]), open_model(tiny_models["classifier"])
+    judged = _count_calls(monkeypatch, judge.classifier, "predict")
+    decodes = _count_calls(monkeypatch, vae, "decode")
+    steps = evaluate_steps(vae, judge, _dataset(idx_data, "test"), 12, batch_size=5)
+    next(steps), next(steps)
+    assert len(judged) == 2                         # two batches of the test set, no more
+    steps.close()
+    assert len(judged) == 2 and decodes == []
+
+
+def test_a_generator_is_not_a_judge_and_a_classifier_is_not_measured(gan_and_judge):
+    from models.evaluation import check_pairing
+
+    gan, judge = gan_and_judge
+    with pytest.raises(ValueError, match="not a classifier"):
+        check_pairing(gan, gan)
+    with pytest.raises(ValueError, match="only generators"):
+        check_pairing(judge, judge)
+    assert not m.has_posterior(gan) and not m.has_posterior(judge)
 
 
 def test_every_metric_has_a_title_and_an_explanation():
