@@ -12,6 +12,7 @@ count a user asked for, and it gives no chance to cancel between frames.
 """
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -148,7 +149,8 @@ def read_gif_settings(path: str | Path) -> dict[str, Any] | None:
 @contextmanager
 def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[BinaryIO]:
     """A binary file written under a temporary name and renamed to `path` when the block ends
-    without an exception; on any exception (cancellation included) the temporary file is removed."""
+    without an exception; on any exception (cancellation included) the temporary file is removed.
+    A failed write (a full disk, a read-only folder) is an ExportError saying so."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise ExportError(f"{path} is a folder; give a file name")
@@ -156,13 +158,23 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[BinaryI
         raise ExportError(f"the folder {path.parent} does not exist")
     if path.exists() and not overwrite:
         raise ExportExistsError(f"{path} already exists; choose another name or allow overwriting")
-    with atomic_path(path) as temp:
-        try:
-            fp = open(temp, "xb")
-        except OSError as e:
-            raise ExportError(f"cannot write to {path.parent}: {e.strerror or e}") from None
-        with fp:
+    try:
+        with atomic_path(path) as temp, open(temp, "xb") as fp:
             yield fp
+    except OSError as e:
+        raise ExportError(write_error_message(path, e)) from None
+
+
+def write_error_message(path: Path, e: OSError) -> str:
+    """What went wrong writing `path`, and what to do about it."""
+    reason = e.strerror or str(e) or type(e).__name__
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free some space or choose another folder"
+    elif e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        hint = "choose a folder you can write to"
+    else:
+        hint = "check the folder and try again"
+    return f"cannot write {path}: {reason}; nothing was written; {hint}"
 
 
 def _checkpoint(step: int, total: int, cancelled: CancelledFn | None, progress: ProgressFn | None) -> None:

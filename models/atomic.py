@@ -4,6 +4,9 @@ A reader (or a crash, or a cancelled export) never sees half a file: the data go
 file in the same folder, so the final rename is atomic, and that file is removed if anything goes
 wrong. Files come out world-readable (0o644) whatever the writer created them with: models,
 exports and settings are meant to be shared.
+
+Removing the temporary file never raises: on a read-only or vanished folder that removal fails
+too, and its error must not hide the one that says what went wrong.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
         os.chmod(temp, FILE_MODE)
         os.replace(temp, path)
     finally:
-        temp.unlink(missing_ok=True)
+        remove_quietly(temp)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -45,6 +48,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as temp, open(temp, "x", encoding="utf-8") as f:
         f.write(text)
+
+
+def remove_quietly(path: Path) -> None:
+    """Removes a file if it is there; a file that cannot be removed is left (never an error)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _sync(path: Path) -> None:

@@ -40,3 +40,16 @@ def test_overwrite_false_refuses_an_existing_file_before_writing(tmp_path):
             pytest.fail("the block must not run")
     assert target.read_bytes() == b"mine"
     assert [p.name for p in target.parent.iterdir()] == ["a.gif"]
+
+
+def test_a_cleanup_that_fails_never_hides_the_error_of_the_block(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(os, "unlink", read_only)
+    with pytest.raises(ValueError, match="the real problem"):
+        with atomic_path(tmp_path / "x.bin"):
+            raise ValueError("the real problem")

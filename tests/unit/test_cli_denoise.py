@@ -121,3 +121,20 @@ def test_bad_models_and_paths_fail_cleanly(tiny_models, short_ddpm, out, tmp_pat
     assert main(["denoise", "--model", str(short_ddpm), "--class", "1", str(out / "x.gif")]) == 2
     assert "unconditional" in capsys.readouterr().err
     assert list(out.iterdir()) == []
+
+
+def test_a_full_disk_is_a_message_and_no_partial_file(tiny_models, out, capsys, monkeypatch):
+    import errno
+    import os
+
+    from PIL import GifImagePlugin
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(GifImagePlugin, "getdata", full)     # the GIF writer, at its first frame
+    target = out / "x.gif"
+    rc = main(["denoise", "--model", str(tiny_models["ddpm"]), "--steps", "2", "--quiet", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "No space left on device" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []

@@ -329,3 +329,98 @@ def test_long_filmstrip_wraps_into_rows(tiny_models, out):
     with Image.open(out / "long.png") as im:
         assert im.size == (16 * 28 + 15 * 2, 2 * 28 + 2)
     assert PathSettings.from_dict(read_gif_settings(out / "long.png")).frames == 18
+
+
+# -- a read-only or full disk ------------------------------------------------------------------
+
+def _fail_in(folder, code: int, monkeypatch, *, writes_after: int | None = None) -> None:
+    """Makes `folder` act like a read-only file system (writes_after=None: nothing can be created
+    or removed there) or a full disk (the first `writes_after` writes succeed, then ENOSPC)."""
+    import builtins
+    import errno
+    import os
+
+    import explorer.export
+
+    real_open, real_unlink = builtins.open, os.unlink
+    inside = lambda p: os.path.dirname(os.path.abspath(p)) == str(folder)  # noqa: E731
+
+    def unlink(p, *args, **kwargs):
+        if writes_after is None and inside(p):
+            raise OSError(code, os.strerror(code), str(p))
+        return real_unlink(p, *args, **kwargs)
+
+    class Full:
+        def __init__(self, f):
+            self.f, self.left = f, writes_after
+
+        def write(self, data):
+            if self.left == 0:
+                raise OSError(code, os.strerror(code))
+            self.left -= 1
+            return self.f.write(data)
+
+        def writelines(self, lines):
+            for line in lines:
+                self.write(line)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def open_(p, mode="r", *args, **kwargs):
+        if inside(p) and ("x" in mode or "w" in mode):
+            if writes_after is None:
+                raise OSError(code, os.strerror(code), str(p))
+            return Full(real_open(p, mode, *args, **kwargs))
+        return real_open(p, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(explorer.export, "open", open_, raising=False)
+    assert errno.errorcode[code]
+
+
+def test_a_read_only_folder_is_one_clear_export_error(out, monkeypatch):
+    import errno
+
+    target = out / "x.gif"
+    _fail_in(out, errno.EROFS, monkeypatch)
+    for write in (lambda: write_gif(target, ramp_frames(3)), lambda: write_filmstrip(out / "x.png", ramp_frames(3))):
+        with pytest.raises(ExportError) as caught:
+            write()
+        message = str(caught.value)
+        assert "Read-only file system" in message and "choose a folder you can write to" in message
+    assert leftovers(out) == []
+
+
+def test_a_really_read_only_folder(out):
+    import os
+
+    out.chmod(0o555)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("this user writes into read-only folders (root)")
+        with pytest.raises(ExportError, match="Permission denied.*nothing was written"):
+            write_gif(out / "x.gif", ramp_frames(3))
+    finally:
+        out.chmod(0o755)
+    assert leftovers(out) == []
+
+
+def test_a_full_disk_mid_export_is_an_export_error_and_leaves_nothing(out, monkeypatch):
+    import errno
+
+    target = out / "keep.gif"
+    target.write_bytes(b"old")
+    _fail_in(out, errno.ENOSPC, monkeypatch, writes_after=3)
+    with pytest.raises(ExportError, match="No space left on device.*free some space"):
+        write_gif(target, ramp_frames(8), overwrite=True)
+    with pytest.raises(ExportError, match="No space left on device"):
+        write_filmstrip(out / "strip.png", ramp_frames(8), scale=8)
+    assert target.read_bytes() == b"old"
+    assert leftovers(out) == ["keep.gif"]
