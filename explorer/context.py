@@ -1,9 +1,10 @@
-"""What every panel shares: the inference worker, settings, bookmarks, the bundled models and the
-model that is open.
+"""What every panel shares: the inference worker and the channels to it, settings, bookmarks, the
+bundled models and the model that is open.
 
 Opening a model is a job like any other: `open_model` asks the worker to load it (it stays cached
 there for later jobs) and to describe it; `model_opened` then carries the `ModelInfo`, or
-`model_failed` the message of the CheckpointError. Panels follow `model_opened`.
+`model_failed` the message of the CheckpointError. Panels follow `model_opened`. Opening another
+model before the first has arrived abandons the first: only the newest open is reported.
 """
 from __future__ import annotations
 
@@ -11,20 +12,19 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 import resources
 from explorer.bookmarks import BookmarkStore
-from explorer.model_info import ModelInfo
+from explorer.channel import Channel
 from explorer.jobs.common import load_info_job
+from explorer.model_info import ModelInfo
 from explorer.settings import add_recent_file, open_qsettings, recent_files
-from explorer.worker import InferenceWorker, Request, Result
+from explorer.worker import InferenceWorker, JobProgress, Result
 
 # The UI thread and the worker hand the GIL to each other at least twice per frame; the default
 # 5 ms switch interval would let Python code on one side hold up the other for that long.
 GIL_SWITCH_INTERVAL_S = 0.001
-
-SHUTDOWN_WAIT_MS = 60_000
 
 LOAD_CHANNEL = "load"
 DEVICE_CHANNEL = "device"
@@ -52,6 +52,8 @@ class AppContext(QObject):
     frame_reported = Signal(float, str)  # seconds a frame took on the worker, device it ran on
     device_changed = Signal(str)         # the device the worker uses now
     recent_changed = Signal()
+    progress_seen = Signal(object)       # JobProgress of any channel (the window's progress bar)
+    result_seen = Signal(object)         # Result of any channel
 
     def __init__(self, device: str = "auto", bundled: dict[str, Path] | None = None,
                  classifier: str | None = None, parent: QObject | None = None):
@@ -64,8 +66,16 @@ class AppContext(QObject):
         if device == "auto":
             device = str(self.settings.value("device", "auto"))
         self.worker = InferenceWorker(device)
-        self.worker.result_ready.connect(self._on_result)
+        self._channels: dict[str, Channel] = {}
+        # Queued even when a result is made on this thread (a request dropped from the queue):
+        # a view always hears back after its call returns, in the order results were made.
+        queued = Qt.ConnectionType.QueuedConnection
+        self.worker.result_ready.connect(self._route_result, queued)
+        self.worker.progress_changed.connect(self._route_progress, queued)
         self.worker.device_changed.connect(self._on_device_fallback)
+        self._loads = self.channel(LOAD_CHANNEL)
+        self._loads.result_ready.connect(self._on_loaded)
+        self.channel(DEVICE_CHANNEL).result_ready.connect(self._on_device_switched)
         self.worker.start()
 
         if bundled is None:
@@ -83,8 +93,7 @@ class AppContext(QObject):
         self.classifier_source: str | None = classifier
         self.bookmarks = BookmarkStore()
         self.current: ModelInfo | None = None
-        self._newest_load = 0
-        self._shown_load = 0
+        self.stuck = False             # the worker was still in a step when the app closed
 
     # -- models -------------------------------------------------------------------------------
     @property
@@ -113,10 +122,27 @@ class AppContext(QObject):
     def open_model(self, source: str | Path) -> int:
         """Loads a model on the worker; `model_opened` or `model_failed` follows. Returns the id."""
         source = self.resolve_source(source)
-        request = Request(LOAD_CHANNEL, load_info_job(source), label=f"open {Path(source).name}")
-        self._newest_load = request.id
         self.status.emit(f"Opening {Path(source).name}…")
-        return self.worker.submit(request)
+        return self._loads.submit(load_info_job(source), label=f"open {Path(source).name}")
+
+    # -- channels -------------------------------------------------------------------------------
+    def channel(self, name: str, intermediate: bool = False) -> Channel:
+        """The channel `name` to the worker (made on first use; one object per name)."""
+        if name not in self._channels:
+            self._channels[name] = Channel(name, self.worker, intermediate, parent=self)
+        return self._channels[name]
+
+    def _route_result(self, result: Result) -> None:
+        channel = self._channels.get(result.channel)
+        if channel is not None:
+            channel.receive_result(result)
+        self.result_seen.emit(result)
+
+    def _route_progress(self, progress: JobProgress) -> None:
+        channel = self._channels.get(progress.channel)
+        if channel is not None:
+            channel.receive_progress(progress)
+        self.progress_seen.emit(progress)
 
     def recent_files(self) -> list[str]:
         return recent_files()
@@ -129,7 +155,7 @@ class AppContext(QObject):
 
     def set_device(self, name: str) -> None:
         self.settings.setValue("device", name)
-        self.worker.set_device(name)
+        self.channel(DEVICE_CHANNEL).submit(self.worker.device_job(name), label=f"switch to {name}")
 
     # -- frames ---------------------------------------------------------------------------------
     def report_frame(self, seconds: float, device: str) -> None:
@@ -137,25 +163,21 @@ class AppContext(QObject):
         self.frame_reported.emit(seconds, device)
 
     def shutdown(self) -> None:
-        """Stops the worker thread and waits for it (the window calls this when it closes)."""
+        """Stops the worker thread, waiting about a second for a job in the middle of a step (the
+        window calls this when it closes). A step that takes longer (a slow model's forward pass)
+        is left to finish on its own: `stuck` says so, and the app then exits without waiting."""
         if self.worker.isRunning():
-            self.worker.stop()
-            # A job between two cancellation checks (an SVD, say) can outlast stop()'s wait;
-            # a QThread destroyed while running aborts the process, so wait for it.
-            self.worker.wait(SHUTDOWN_WAIT_MS)
+            self.stuck = not self.worker.stop()
 
     # -- results --------------------------------------------------------------------------------
-    def _on_result(self, result: Result) -> None:
-        if result.channel == LOAD_CHANNEL:
-            self._on_loaded(result)
-        elif result.channel == DEVICE_CHANNEL and result.ok:
+    def _on_device_switched(self, result: Result) -> None:
+        if result.ok:
             self.device_changed.emit(str(result.value))
             self.status.emit(f"Inference runs on {result.value}")
 
     def _on_loaded(self, result: Result) -> None:
-        if result.request_id <= self._shown_load or result.cancelled:
+        if result.cancelled:
             return
-        self._shown_load = result.request_id
         if not result.ok:
             self.status.emit("Could not open the model")
             self.model_failed.emit(result.error or "unknown error")

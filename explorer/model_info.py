@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from models.generative import GenerativeModel
 
-ENCODING_KINDS = ("vae", "classifier")
-
-
 @dataclass(frozen=True)
 class ModelInfo:
     source: str                       # bundled name or absolute path: what `ctx.model` opens
     name: str
-    kind: str                         # "vae" | "gan" | "ddpm" | "classifier"
+    kind: str                         # for people: "vae", "gan", "ddpm", "classifier", ...
     latent_shape: tuple[int, ...]
     image_shape: tuple[int, int, int]
     class_names: tuple[str, ...] = ()
-    can_encode: bool = False
-    is_conditional: bool = False
+    capabilities: frozenset[str] = frozenset()   # names from models.generative.CAPABILITIES
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def can(self, capability: str) -> bool:
+        """Whether the model has `capability` ("encoder", "conditional", "truncation", ...)."""
+        return capability in self.capabilities
 
     @property
     def latent_dim(self) -> int:
@@ -34,7 +34,19 @@ class ModelInfo:
 
     @property
     def num_classes(self) -> int:
-        return len(self.class_names) if self.is_conditional else 0
+        """Classes the model draws (0 when it is not conditional)."""
+        return len(self.class_names) if self.can("conditional") else 0
+
+    @property
+    def directions_method(self) -> str | None:
+        """How principal directions of this model are found, or None when they cannot be."""
+        from models.directions import method_for
+
+        return method_for(self.capabilities)
+
+    @property
+    def kind_title(self) -> str:
+        return "classifier" if self.kind == "classifier" else self.kind.upper()
 
     @property
     def architecture(self) -> str:
@@ -48,9 +60,8 @@ class ModelInfo:
         """One line: kind, latent size, image size, classes."""
         c, h, w = self.image_shape
         latent = "x".join(str(s) for s in self.latent_shape)
-        parts = [self.kind.upper() if self.kind != "classifier" else "classifier",
-                 f"latent {latent}", f"{w}x{h}{'' if c == 1 else f'x{c}'}"]
-        if self.is_conditional:
+        parts = [self.kind_title, f"latent {latent}", f"{w}x{h}{'' if c == 1 else f'x{c}'}"]
+        if self.num_classes:
             parts.append(f"{self.num_classes} classes")
         return " · ".join(parts)
 
@@ -78,21 +89,25 @@ class ModelInfo:
 
     @classmethod
     def from_model(cls, source: str, model: GenerativeModel) -> ModelInfo:
-        return cls(source=str(source), name=str(model.name or Path(str(source)).stem), kind=model.kind,
+        from models.generative import capability_names
+
+        names = model.conditional.class_names if model.conditional is not None else model.class_names
+        return cls(source=str(source), name=str(model.name or Path(str(source)).stem), kind=str(model.kind),
                    latent_shape=tuple(int(s) for s in model.latent_shape),
                    image_shape=tuple(int(s) for s in model.image_shape),  # type: ignore[arg-type]
-                   class_names=tuple(model.class_names), can_encode=bool(model.can_encode),
-                   is_conditional=bool(model.is_conditional), metadata=dict(model.metadata))
+                   class_names=tuple(names), capabilities=capability_names(model),
+                   metadata=dict(model.metadata))
 
     @classmethod
     def from_metadata(cls, source: str, meta: Mapping[str, Any]) -> ModelInfo:
         """From a checkpoint's metadata alone (no weights read): for listing models quickly."""
+        from models.generative import declared_capabilities
+
         config = meta.get("config") if isinstance(meta.get("config"), Mapping) else {}
         kind = str(meta.get("kind", "?"))
         return cls(source=str(source), name=str(meta.get("name") or Path(str(source)).stem), kind=kind,
                    latent_shape=tuple(int(s) for s in meta.get("latent_shape", ())),
                    image_shape=tuple(int(s) for s in meta.get("image_shape", (1, 28, 28))),  # type: ignore[arg-type]
                    class_names=tuple(meta.get("class_names") or ()),
-                   can_encode=kind in ENCODING_KINDS,
-                   is_conditional=bool(config.get("num_classes", 0)) and kind != "classifier",
+                   capabilities=declared_capabilities(str(meta.get("architecture", "")), dict(config)),
                    metadata=dict(meta))

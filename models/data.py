@@ -28,6 +28,8 @@ FASHION_MNIST_CLASSES: list[str] = [
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 
+# Pictures bigger than this are refused before they are decoded (a small file can claim a huge size).
+MAX_IMAGE_PIXELS = 64_000_000
 HOW_TO_GET_DATA = "run `apt-get install dataset-fashion-mnist` or pass --data DIR"
 
 # IDX type codes (third magic byte) and the big-endian NumPy types they stand for.
@@ -225,23 +227,33 @@ def _image_files(folder: Path, recursive: bool) -> list[Path]:
                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith("."))
 
 
-def _read_image(path: Path, size: tuple[int, int], channels: int) -> np.ndarray:
-    """One picture as uint8 (C, H, W): EXIF-rotated, transparency flattened onto black."""
+def read_image(path: str | Path, image_shape: Sequence[int]) -> np.ndarray:
+    """One picture file as uint8 (C, H, W) of image_shape: EXIF-rotated, transparency flattened
+    onto black (Fashion-MNIST-style data has a black background), converted to grey or RGB and
+    resized. The one image reader of the app, the training data and the command line."""
+    channels, height, width = (int(s) for s in image_shape)
+    path = Path(path).expanduser()
     try:
         with Image.open(path) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise DataError(f"{path} is {im.width} x {im.height} pixels, more than this app reads "
+                                f"({MAX_IMAGE_PIXELS:,}); choose a smaller picture")
             im = ImageOps.exif_transpose(im)
-            # flatten alpha onto black: Fashion-MNIST-style data has a black background
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 rgba = im.convert("RGBA")
                 im = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
                 im.alpha_composite(rgba)
             im = im.convert("L" if channels == 1 else "RGB")
-            if im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.Resampling.LANCZOS)
-            array = np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"cannot read the image {path} ({exc}); remove or replace it") from None
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+            if im.size != (width, height):
+                im = im.resize((width, height), Image.Resampling.LANCZOS)
+            array = np.array(im, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist; choose another picture") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a picture; choose a PNG or JPEG file") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataError(f"cannot read the image {path} ({exc}); choose a PNG or JPEG file") from None
+    return np.ascontiguousarray(array[None] if channels == 1 else array.transpose(2, 0, 1))
 
 
 def load_image_folder(folder: str | Path, size: tuple[int, int] = (28, 28), channels: int = 1) -> ImageDataset:
@@ -274,7 +286,7 @@ def load_image_folder(folder: str | Path, size: tuple[int, int] = (28, 28), chan
         raise DataError(f"no pictures ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}; pass --data DIR "
                         f"with a folder of pictures (or the Fashion-MNIST IDX files: {HOW_TO_GET_DATA})")
     size = (int(size[0]), int(size[1]))
-    images = np.stack([_read_image(p, size, channels) for p, _ in files])
+    images = np.stack([read_image(p, (channels, *size)) for p, _ in files])
     labels = np.asarray([label for _, label in files], dtype=np.int64)
     return ImageDataset(images, labels, class_names, str(folder))
 

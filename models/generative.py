@@ -3,12 +3,30 @@
 The app, the command line and the metrics only ever talk to a `GenerativeModel`: a network plus
 what is needed to use it (latent prior, image range, class names). Adapters turn each network
 family's own conventions (tanh output, logits, noise prediction) into images in [0, 1].
+
+Callers ask what a model can do, never what it is. Every model decodes
+(`decode(z, labels=None, *, psi=1.0)`); everything else is a capability, an object that is
+present or None:
+
+- `prior`: latents drawn from N(0, I) decode to samples of the data (a generator; an
+  autoencoder's code space has no such prior)
+- `encoder`: images to latents (a VAE's posterior mean)
+- `conditional`: the model draws a class, given as an index or as class weights (a blend)
+- `truncation`: `decode(psi=...)` pulls latents toward the prior's mean
+- `early_layer`: activations of the first layer, what GANSpace takes its PCA of
+- `discriminator`: a realness score in [0, 1]
+- `sampler`: an iterative model (a DDPM) that makes an image in many steps
+- `classifier`: class probabilities and features of images (the bundled judge)
+- `pyramid`, `translator`, `upscaler`: reserved for LAPGAN, CycleGAN and SR models
+
+`kind` is a label for people; no code branches on it.
 """
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import torch
@@ -23,22 +41,212 @@ from models.nets.vae import VAE, VAEConfig
 Labels = Tensor | None
 
 
+class ModelKind(str, Enum):
+    """What a model is, for people to read. Compares equal to its value ("vae", ...)."""
+
+    VAE = "vae"
+    GAN = "gan"
+    DDPM = "ddpm"
+    CLASSIFIER = "classifier"
+
+    @property
+    def title(self) -> str:
+        return "classifier" if self is ModelKind.CLASSIFIER else self.value.upper()
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ModelOutputError(ValueError):
+    """A model produced something that is not an image (NaN or infinite values)."""
+
+
 def seeded_normal(shape: tuple[int, ...], seed: int) -> Tensor:
     """Standard normal noise that depends only on the seed (always drawn on the CPU)."""
     generator = torch.Generator().manual_seed(int(seed))
     return torch.randn(shape, generator=generator)
 
 
+def check_finite(images: Tensor, what: str = "the model") -> Tensor:
+    """`images` unchanged, or ModelOutputError when any value is NaN or infinite."""
+    if not bool(torch.isfinite(images).all()):
+        raise ModelOutputError(f"{what} produced NaN or infinite values here, so there is no image to "
+                               f"show; its weights may be damaged or overflow for this input")
+    return images
+
+
+# -- capabilities -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prior:
+    """Latents from N(0, I) decode to samples of the data."""
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """The model draws a class: labels are class indices (n,) or class weights (n, K)."""
+
+    num_classes: int
+    class_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """`decode(psi=...)` scales latents toward the prior's mean (the truncation trick)."""
+
+    lowest: float = 0.0
+
+
+class Encoder:
+    """Images (n, C, H, W) in [0, 1] to latents: the posterior mean (and its log-variance)."""
+
+    def __init__(self, encode: Callable[[Tensor, Labels], tuple[Tensor, Tensor | None]]):
+        self._encode = encode
+
+    @torch.inference_mode()
+    def encode(self, x: Tensor, labels: Labels = None) -> Tensor:
+        return self._encode(x, labels)[0]
+
+    @torch.inference_mode()
+    def posterior(self, x: Tensor, labels: Labels = None) -> tuple[Tensor, Tensor]:
+        """(mean, log-variance) of q(z | x); ValueError for an encoder without a variance."""
+        mu, logvar = self._encode(x, labels)
+        if logvar is None:
+            raise ValueError("this encoder gives a point, not a distribution")
+        return mu, logvar
+
+
+class EarlyLayer:
+    """The first layer's activations for latents: what GANSpace takes its PCA of."""
+
+    def __init__(self, features: Callable[[Tensor, Labels], Tensor]):
+        self._features = features
+
+    @torch.inference_mode()
+    def features(self, z: Tensor, labels: Labels = None) -> Tensor:
+        return self._features(z, labels)
+
+
+class Classifier:
+    """Class probabilities and penultimate-layer features of images in [0, 1]."""
+
+    def __init__(self, net: AutoencoderClassifier, class_names: tuple[str, ...],
+                 device: Callable[[], torch.device]):
+        self._net = net
+        self._device = device
+        self.num_classes = int(net.config.num_classes)
+        self.class_names = tuple(class_names[:self.num_classes]) + tuple(
+            f"class {i}" for i in range(len(class_names), self.num_classes))
+
+    @torch.inference_mode()
+    def predict(self, x: Tensor) -> Tensor:
+        """(n, num_classes) probabilities."""
+        return torch.softmax(self._net(x.to(self._device(), torch.float32)), dim=1)
+
+    @torch.inference_mode()
+    def features(self, x: Tensor) -> Tensor:
+        """The space classifier-FID is measured in."""
+        return self._net.features(x.to(self._device(), torch.float32))
+
+    def features_differentiable(self, x: Tensor) -> Tensor:
+        """Like features, keeping the graph (the perceptual term of GAN inversion)."""
+        return self._net.features(x.to(self._device(), torch.float32))
+
+
+def guided_eps(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
+    """Classifier-free guidance (Ho & Salimans 2022): eps_uncond + (1 + w)(eps_cond - eps_uncond).
+    w = 0 is plain conditional sampling; larger w follows the class more closely."""
+    return uncond + (1 + guidance) * (cond - uncond)
+
+
+class DiffusionSampling:
+    """An iterative model: a noise-predicting network with its schedule. The latent is the
+    starting noise x_T; images are in [-1, 1] while sampling."""
+
+    # guidance 1 gave the lowest classifier-FID of the scales tried on the bundled DDPM (README)
+    default_guidance = 1.0
+    decode_steps = 20             # DDIM steps of `decode`, the one-call latent-to-image map
+
+    def __init__(self, model: DDPMModel, schedule: NoiseSchedule):
+        self._model = model
+        self.schedule = schedule
+
+    @property
+    def net(self) -> UNet:
+        return self._model.net
+
+    @torch.inference_mode()
+    def eps(self, x: Tensor, t: Tensor, labels: Labels = None, guidance: float = 0.0) -> Tensor:
+        """Predicted noise; with labels and guidance w > 0, classifier-free guidance."""
+        net = self._model.net
+        if labels is None or self._model.conditional is None:
+            return net(x, t, None)
+        labels = self._model.labels_on_device(labels, len(x))
+        if guidance == 0.0:
+            return net(x, t, labels)
+        both = net(torch.cat([x, x]), torch.cat([t, t]), _with_null(labels, self._model.conditional.num_classes))
+        cond, uncond = both.chunk(2)
+        return guided_eps(cond, uncond, guidance)
+
+    def make(self, sampler: str = "ddim", steps: int = 50, eta: float = 0.0) -> DDPMSampler | DDIMSampler:
+        if sampler == "ddpm":
+            return DDPMSampler(self.schedule)
+        if sampler == "ddim":
+            return DDIMSampler(self.schedule, num_steps=steps, eta=eta)
+        raise ValueError(f"unknown sampler {sampler!r}: use 'ddpm' or 'ddim'")
+
+    def steps(self, x_T: Tensor, labels: Labels = None, guidance: float | None = None,
+              sampler: str = "ddim", num_steps: int = 50, eta: float = 0.0, seed: int = 0,
+              start_index: int = 0) -> Iterator[Step]:
+        """One Step per sampler step, images in the model's [-1, 1] range."""
+        guidance = self.default_guidance if guidance is None else guidance
+        x = x_T.to(self._model.device, torch.float32)
+        if labels is not None:
+            labels = self._model.labels_on_device(labels, len(x))   # once, not at every step
+        fn: Callable[[Tensor, Tensor], Tensor] = lambda x_, t_: self.eps(x_, t_, labels, guidance)  # noqa: E731
+        generator = torch.Generator(device=x.device).manual_seed(noise_seed(seed))
+        with torch.inference_mode():
+            yield from sample_steps(fn, self.make(sampler, num_steps, eta), x, generator, start_index)
+
+    def sample(self, x_T: Tensor, labels: Labels = None, guidance: float | None = None,
+               sampler: str = "ddim", num_steps: int = 50, eta: float = 0.0, seed: int = 0) -> Tensor:
+        """The finished images in [0, 1] after the whole run from x_T."""
+        last = None
+        for last in self.steps(x_T, labels, guidance, sampler, num_steps, eta, seed):
+            pass
+        if last is None:
+            raise ValueError("the sampler made no steps")
+        return to_unit(last.x_t)
+
+
+# -- the interface ------------------------------------------------------------------------------
+
 class GenerativeModel:
     """A network adapted to the app: latents in, images in [0, 1] out."""
 
-    kind: str = ""
+    kind: ModelKind
 
     def __init__(self, net: nn.Module, metadata: dict[str, Any]):
         self.net = net.eval()
         self.metadata = metadata
-        self.name: str = metadata.get("name") or metadata.get("architecture", self.kind)
+        self.name: str = metadata.get("name") or metadata.get("architecture", str(self.kind))
         self.class_names: list[str] = list(metadata.get("class_names") or [])
+        self.prior: Prior | None = Prior()
+        self.encoder: Encoder | None = None
+        self.conditional: Conditioning | None = None
+        self.truncation: Truncation | None = None
+        self.early_layer: EarlyLayer | None = None
+        self.discriminator: Any = None
+        self.sampler: DiffusionSampling | None = None
+        self.classifier: Classifier | None = None
+        self.pyramid: Any = None
+        self.translator: Any = None
+        self.upscaler: Any = None
+        num_classes = int(getattr(getattr(net, "config", None), "num_classes", 0) or 0)
+        if num_classes:
+            names = tuple(self.class_names[:num_classes])
+            names += tuple(f"class {i}" for i in range(len(names), num_classes))
+            self.conditional = Conditioning(num_classes, names)
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -48,14 +256,6 @@ class GenerativeModel:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.net.config.image_shape)
-
-    @property
-    def is_conditional(self) -> bool:
-        return bool(getattr(self.net.config, "num_classes", 0))
-
-    @property
-    def num_classes(self) -> int:
-        return int(getattr(self.net.config, "num_classes", 0))
 
     @property
     def latent_dim(self) -> int:
@@ -76,19 +276,28 @@ class GenerativeModel:
         """n latents from the prior N(0, I), reproducible from the seed, on the CPU."""
         return seeded_normal((n, *self.latent_shape), seed)
 
-    @property
-    def can_encode(self) -> bool:
-        return False
+    def decode(self, z: Tensor, labels: Labels = None, *, psi: float = 1.0) -> Tensor:
+        """Images (n, C, H, W) in [0, 1] for latents z (n, *latent_shape). `psi` below 1 needs the
+        truncation capability. ModelOutputError when the network's output is not finite."""
+        if psi != 1.0 and self.truncation is None:
+            raise ValueError(f"{self.name} has no truncation: decode it with psi = 1")
+        with torch.inference_mode():
+            z = z.to(self.device, torch.float32)
+            images = self._images(z * psi if psi != 1.0 else z, self.labels_on_device(labels, len(z)))
+        return check_finite(images, self.name)
 
-    def decode(self, z: Tensor, labels: Labels = None) -> Tensor:
+    def decode_differentiable(self, z: Tensor, labels: Labels = None) -> Tensor:
+        """Like decode, keeping the graph so z can be optimised (GAN inversion)."""
+        return self._images(z, self.labels_on_device(labels, len(z)))
+
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        """The network's images in [0, 1] for latents on its device."""
         raise NotImplementedError
 
-    def encode(self, x: Tensor, labels: Labels = None) -> Tensor:
-        raise NotImplementedError(f"a {self.kind} has no encoder")
-
-    def _labels(self, labels: Labels, n: int) -> Labels:
-        """Labels moved to the model's device; class 0 for a conditional model given none."""
-        if not self.is_conditional:
+    def labels_on_device(self, labels: Labels, n: int) -> Labels:
+        """Labels moved to the model's device; class 0 for a conditional model given none, None
+        for an unconditional one."""
+        if self.conditional is None:
             return None
         if labels is None:
             labels = torch.zeros(n, dtype=torch.long)
@@ -97,163 +306,136 @@ class GenerativeModel:
             labels = labels.expand(n)
         return labels.to(self.device)
 
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        """The capability names a model of this adapter has, from its config alone (for listing
+        checkpoints without reading their weights)."""
+        names = {"prior"}
+        if config.get("num_classes"):
+            names.add("conditional")
+        return frozenset(names)
+
+
+def capability_names(model: GenerativeModel) -> frozenset[str]:
+    """The names of the capabilities `model` has."""
+    return frozenset(name for name in CAPABILITIES if getattr(model, name) is not None)
+
+
+CAPABILITIES = ("prior", "encoder", "conditional", "truncation", "early_layer", "discriminator", "sampler",
+                "classifier", "pyramid", "translator", "upscaler")
+
 
 class VAEModel(GenerativeModel):
-    kind = "vae"
+    kind = ModelKind.VAE
     net: VAE
+
+    def __init__(self, net: VAE, metadata: dict[str, Any]):
+        super().__init__(net, metadata)
+        self.encoder = Encoder(self._posterior)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.net.config.latent_dim,)
 
-    @property
-    def can_encode(self) -> bool:
-        return True
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        return self.net.decode(z, labels)
 
-    @torch.inference_mode()
-    def decode(self, z: Tensor, labels: Labels = None) -> Tensor:
-        z = z.to(self.device, torch.float32)
-        return self.net.decode(z, self._labels(labels, len(z)))
-
-    @torch.inference_mode()
-    def encode(self, x: Tensor, labels: Labels = None) -> Tensor:
-        """The posterior mean of each image."""
+    def _posterior(self, x: Tensor, labels: Labels) -> tuple[Tensor, Tensor]:
         x = x.to(self.device, torch.float32)
-        mu, _ = self.net.encode(x, self._labels(labels, len(x)))
-        return mu
+        return self.net.encode(x, self.labels_on_device(labels, len(x)))
 
-    @torch.inference_mode()
-    def posterior(self, x: Tensor, labels: Labels = None) -> tuple[Tensor, Tensor]:
-        x = x.to(self.device, torch.float32)
-        return self.net.encode(x, self._labels(labels, len(x)))
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return super().capabilities_of(config) | {"encoder"}
 
 
 class GANModel(GenerativeModel):
-    kind = "gan"
+    kind = ModelKind.GAN
+
+    def __init__(self, net: nn.Module, metadata: dict[str, Any]):
+        super().__init__(net, metadata)
+        self.truncation = Truncation()
+        self.early_layer = EarlyLayer(self._early_features)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.net.config.latent_dim,)
 
-    @torch.inference_mode()
-    def decode(self, z: Tensor, labels: Labels = None, psi: float = 1.0) -> Tensor:
-        """Images for latents z; psi < 1 pulls z toward the prior's mean (the truncation trick)."""
-        z = z.to(self.device, torch.float32) * psi
-        return (self.net(z, self._labels(labels, len(z))) + 1) / 2
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        return (self.net(z, labels) + 1) / 2
 
-    def decode_differentiable(self, z: Tensor, labels: Labels = None) -> Tensor:
-        """Like decode, but keeps the graph so z can be optimised (GAN inversion)."""
-        return (self.net(z, self._labels(labels, len(z))) + 1) / 2
-
-    @torch.inference_mode()
-    def early_features(self, z: Tensor, labels: Labels = None) -> Tensor:
+    def _early_features(self, z: Tensor, labels: Labels) -> Tensor:
         z = z.to(self.device, torch.float32)
-        return self.net.early_features(z, self._labels(labels, len(z)))
+        return self.net.early_features(z, self.labels_on_device(labels, len(z)))
+
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return super().capabilities_of(config) | {"truncation", "early_layer"}
 
 
 class DDPMModel(GenerativeModel):
     """A noise-predicting UNet with its schedule; the latent is the starting noise x_T."""
 
-    kind = "ddpm"
+    kind = ModelKind.DDPM
     net: UNet
-    # guidance 1 gave the lowest classifier-FID of the scales tried on the bundled DDPM (README)
-    default_guidance = 1.0
 
     def __init__(self, net: UNet, metadata: dict[str, Any]):
         super().__init__(net, metadata)
-        self.schedule = NoiseSchedule(ScheduleConfig(**metadata.get("schedule", {})))
+        self.sampler = DiffusionSampling(self, NoiseSchedule(ScheduleConfig(**metadata.get("schedule", {}))))
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return tuple(self.net.config.image_shape)
 
-    @torch.inference_mode()
-    def eps(self, x: Tensor, t: Tensor, labels: Labels = None, guidance: float = 0.0) -> Tensor:
-        """Predicted noise; with labels and guidance w > 0, classifier-free guidance:
-        eps_uncond + (1 + w) (eps_cond - eps_uncond), as in Ho & Salimans 2022."""
-        if labels is None or not self.is_conditional:
-            return self.net(x, t, None)
-        labels = self._labels(labels, len(x))
-        if guidance == 0.0:
-            return self.net(x, t, labels)
-        both = self.net(torch.cat([x, x]), torch.cat([t, t]), _with_null(labels, self.num_classes))
-        cond, uncond = both.chunk(2)
-        return uncond + (1 + guidance) * (cond - uncond)
-
-    def make_sampler(self, sampler: str = "ddim", steps: int = 50, eta: float = 0.0):
-        if sampler == "ddpm":
-            return DDPMSampler(self.schedule)
-        if sampler == "ddim":
-            return DDIMSampler(self.schedule, num_steps=steps, eta=eta)
-        raise ValueError(f"unknown sampler {sampler!r}: use 'ddpm' or 'ddim'")
-
-    def steps(self, x_T: Tensor, labels: Labels = None, guidance: float | None = None,
-              sampler: str = "ddim", num_steps: int = 50, eta: float = 0.0, seed: int = 0,
-              start_index: int = 0) -> Iterator[Step]:
-        """One Step per sampler step, images in the model's [-1, 1] range."""
-        guidance = self.default_guidance if guidance is None else guidance
-        x = x_T.to(self.device, torch.float32)
-        if labels is not None:
-            labels = self._labels(labels, len(x))   # once, not at every step
-        fn: Callable[[Tensor, Tensor], Tensor] = lambda x_, t_: self.eps(x_, t_, labels, guidance)  # noqa: E731
-        generator = torch.Generator(device=x.device).manual_seed(noise_seed(seed))
-        with torch.inference_mode():
-            yield from sample_steps(fn, self.make_sampler(sampler, num_steps, eta), x, generator, start_index)
-
-    def decode(self, z: Tensor, labels: Labels = None, num_steps: int = 20) -> Tensor:
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
         """Deterministic DDIM (eta = 0) from the noise z: the DDPM's latent-to-image map."""
-        last = None
-        for last in self.steps(z, labels, sampler="ddim", num_steps=num_steps, eta=0.0):
-            pass
-        return to_unit(last.x_t)
+        return self.sampler.sample(z, labels, num_steps=self.sampler.decode_steps)
+
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return super().capabilities_of(config) | {"sampler"}
 
 
 class ClassifierModel(GenerativeModel):
-    kind = "classifier"
+    """The bundled judge: a convolutional autoencoder with a class head on its code. It decodes
+    codes (the autoencoder's reconstruction) but has no prior: its random codes are not samples."""
+
+    kind = ModelKind.CLASSIFIER
     net: AutoencoderClassifier
+
+    def __init__(self, net: AutoencoderClassifier, metadata: dict[str, Any]):
+        super().__init__(net, metadata)
+        self.prior = None
+        self.conditional = None          # it reads classes, it does not draw them
+        self.encoder = Encoder(self._code)
+        self.classifier = Classifier(net, tuple(self.class_names), lambda: self.device)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.net.config.code_dim,)
 
-    @property
-    def is_conditional(self) -> bool:
-        return False
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        return self.net.decode(z)
 
-    @property
-    def can_encode(self) -> bool:
-        return True
+    def _code(self, x: Tensor, labels: Labels) -> tuple[Tensor, None]:
+        return self.net.encode(x.to(self.device, torch.float32)), None
 
-    @torch.inference_mode()
-    def encode(self, x: Tensor, labels: Labels = None) -> Tensor:
-        return self.net.encode(x.to(self.device, torch.float32))
-
-    @torch.inference_mode()
-    def decode(self, z: Tensor, labels: Labels = None) -> Tensor:
-        """The autoencoder's reconstruction from a code."""
-        return self.net.decode(z.to(self.device, torch.float32))
-
-    @torch.inference_mode()
-    def predict(self, x: Tensor) -> Tensor:
-        """Class probabilities (n, num_classes) for images in [0, 1]."""
-        return torch.softmax(self.net(x.to(self.device, torch.float32)), dim=1)
-
-    @torch.inference_mode()
-    def features(self, x: Tensor) -> Tensor:
-        """Penultimate-layer features, the space classifier-FID is measured in."""
-        return self.net.features(x.to(self.device, torch.float32))
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return frozenset({"encoder", "classifier"})
 
 
 class ScriptedGenerator(GenerativeModel):
     """A user's TorchScript or torch.export generator, described by a JSON sidecar."""
 
-    kind = "gan"
+    kind = ModelKind.GAN
 
     def __init__(self, module: nn.Module, sidecar: dict[str, Any]):
         super().__init__(module, {"architecture": "scripted", **sidecar})
         self._latent_shape = tuple(int(s) for s in sidecar["latent_shape"])
         self._image_shape = tuple(int(s) for s in sidecar["image_shape"])
         self._tanh = sidecar.get("output_range", "tanh") == "tanh"
+        self.conditional = None
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -263,19 +445,14 @@ class ScriptedGenerator(GenerativeModel):
     def image_shape(self) -> tuple[int, int, int]:
         return self._image_shape
 
-    @property
-    def is_conditional(self) -> bool:
-        return False
-
-    @property
-    def num_classes(self) -> int:
-        return 0
-
-    @torch.inference_mode()
-    def decode(self, z: Tensor, labels: Labels = None) -> Tensor:
-        out = self.net(z.to(self.device, torch.float32))
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        out = self.net(z)
         out = (out + 1) / 2 if self._tanh else out
         return out.reshape(len(z), *self._image_shape).clamp(0, 1)
+
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return frozenset({"prior"})
 
 
 def _with_null(labels: Tensor, num_classes: int) -> Tensor:
@@ -313,6 +490,15 @@ ARCHITECTURES: dict[str, Architecture] = {
     "unet-ddpm": Architecture(UNetConfig, UNet, DDPMModel),
     "ae-classifier": Architecture(ClassifierConfig, AutoencoderClassifier, ClassifierModel),
 }
+
+
+def declared_capabilities(architecture: str, config: dict[str, Any]) -> frozenset[str]:
+    """What a checkpoint of `architecture` with `config` can do, without building it ("scripted"
+    for a user's TorchScript / torch.export generator)."""
+    if architecture == "scripted":
+        return ScriptedGenerator.capabilities_of(config)
+    arch = ARCHITECTURES.get(architecture)
+    return arch.adapter.capabilities_of(config) if arch is not None else frozenset()
 
 
 def make_config(config_cls: type, values: dict[str, Any]):

@@ -136,6 +136,13 @@ def _fix_signs(directions: Tensor) -> Tensor:
     return directions * signs
 
 
+# Above this many rows and columns, the top components come from a randomized SVD (Halko et al.
+# 2011), a few times faster than the full one and equal to it to float precision for the few
+# leading components asked for.
+_EXACT_SVD_LIMIT = 512
+_POWER_ITERATIONS = 6
+
+
 def _pca(x: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """(mean (D,), components (k, D), singular values (k,)) of the rows of x (N, D)."""
     n, d = x.shape
@@ -144,8 +151,14 @@ def _pca(x: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
     if not 1 <= k <= min(n, d):
         raise ValueError(f"k must be in [1, {min(n, d)}] for {n} samples of dimension {d}")
     mean = x.mean(dim=0)
-    _, s, vh = torch.linalg.svd(x - mean, full_matrices=False)
-    return mean, _fix_signs(vh[:k]), s[:k]
+    centred = x - mean
+    if min(n, d) <= _EXACT_SVD_LIMIT or 4 * k >= min(n, d):
+        _, s, vh = torch.linalg.svd(centred, full_matrices=False)
+        return mean, _fix_signs(vh[:k]), s[:k]
+    with torch.random.fork_rng(devices=[]):      # the same data always gives the same components
+        torch.manual_seed(0)
+        _, s, v = torch.svd_lowrank(centred, q=min(k + 10, min(n, d)), niter=_POWER_ITERATIONS)
+    return mean, _fix_signs(v[:, :k].T.contiguous()), s[:k]
 
 
 def principal_directions(samples: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -168,23 +181,30 @@ def ganspace_directions(
     k: int,
     batch_size: int = 256,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Interpretable latent directions after GANSpace (Härkönen et al. 2020).
-
-    ``generator_features(z)`` returns early-layer activations (n, ...) for latents z (n, ...),
-    e.g. ``MLPGenerator.early_features``. PCA of the activations gives components V and
-    per-sample coordinates x_i = V (y_i - mean_y); the latent basis U solves the least-squares
-    problem min_U sum_i |U^T x_i - (z_i - mean_z)|^2, so row j of U is the latent-space direction
-    that moves the activations along component j. Returns (mean latent (D,), unit directions
-    (k, D), std (k,) of the latents' projection on each direction).
-    """
+    """`ganspace_basis` of the activations ``generator_features(z)`` returns for latents z,
+    computed batch_size latents at a time (e.g. ``MLPGenerator.early_features``)."""
     if latents.shape[0] < 2:
         raise ValueError("ganspace_directions needs at least 2 latents")
-    feats = []
     with torch.no_grad():
-        for chunk in latents.split(batch_size):
-            feats.append(generator_features(chunk).reshape(chunk.shape[0], -1).float())
-    y = torch.cat(feats)
+        features = torch.cat([generator_features(chunk).reshape(chunk.shape[0], -1).float()
+                              for chunk in latents.split(batch_size)])
+    return ganspace_basis(features, latents, k)
+
+
+def ganspace_basis(features: Tensor, latents: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Interpretable latent directions after GANSpace (Härkönen et al. 2020).
+
+    `features` (N, F) are early-layer activations of latents (N, ...). PCA of the activations
+    gives components V and per-sample coordinates x_i = V (y_i - mean_y); the latent basis U
+    solves the least-squares problem min_U sum_i |U^T x_i - (z_i - mean_z)|^2, so row j of U is
+    the latent-space direction that moves the activations along component j. Returns (mean
+    latent (D,), unit directions (k, D), std (k,) of the latents' projection on each direction).
+    """
+    y = features.reshape(features.shape[0], -1).float()
     z = latents.reshape(latents.shape[0], -1).to(device=y.device, dtype=y.dtype)
+    if z.shape[0] < 2 or y.shape[0] != z.shape[0]:
+        raise ValueError(f"GANSpace needs the features of at least 2 latents, got {y.shape[0]} "
+                         f"features for {z.shape[0]} latents")
     if not 1 <= k <= min(y.shape[1], z.shape[1], z.shape[0] - 1):
         raise ValueError(
             f"k must be in [1, {min(y.shape[1], z.shape[1], z.shape[0] - 1)}] for "

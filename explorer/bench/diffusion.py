@@ -3,7 +3,7 @@
 The same DDIM run (batch 1, from noise) is timed two ways, interleaved, medians of a few runs:
 through the whole viewer — a DiffusionPanel offscreen on its own worker, every step streamed,
 kept and followed live on screen, timed from Run to the run's result — and as a bare loop over
-`DDPMModel.steps` with the worker's thread count and, on CUDA, the same graph-replayed network. A heartbeat timer on the UI thread records the
+the model's sampler steps with the worker's thread count and, on CUDA, the same graph-replayed network. A heartbeat timer on the UI thread records the
 longest stall of the event loop during a viewer run. On CUDA a 1000-step DDPM run is timed too.
 
 The model is the bundled DDPM, else an untrained one of the default architecture: speed depends
@@ -34,10 +34,10 @@ def diffusion_run(options: BenchOptions, steps: int = STEPS, repeats: int = REPE
 
 
 def _diffusion_run(options: BenchOptions, folder: Path, steps: int, repeats: int) -> dict[str, Any]:
-    from explorer.jobs.cuda_graph import cuda_graphed
-    from explorer.jobs.diffusion import threads_beside_a_ui, usable_cores
     from explorer.worker import pick_device_name
     from models.checkpoint import open_model
+    from models.cuda_graph import cuda_graphed
+    from models.devices import threads_beside_a_ui, torch_threads, usable_cores
 
     title = f"diffusion view: DDIM {steps} steps at batch 1"
     device = pick_device_name(options.device)
@@ -46,11 +46,12 @@ def _diffusion_run(options: BenchOptions, folder: Path, steps: int, repeats: int
 
     def bare(num_steps: int, beside_ui: bool = True, sampler: str = "ddim") -> float:
         # the network as the viewer runs it (a CUDA graph on CUDA): the overhead is the viewer's own
-        with threads_beside_a_ui(device) if beside_ui else nullcontext(), cuda_graphed(model):
+        threads = torch_threads(threads_beside_a_ui()) if beside_ui and device == "cpu" else nullcontext()
+        with threads, cuda_graphed(model):
             began = time.perf_counter()
             x = model.sample_latent(1, 0)
             last = None
-            for last in model.steps(x, None, 0.0, sampler, num_steps, 0.0, 1):
+            for last in model.sampler.steps(x, None, 0.0, sampler, num_steps, 0.0, 1):
                 pass
             last.x_t.cpu()            # the result on the host, as the viewer has it
             return time.perf_counter() - began
@@ -68,7 +69,7 @@ def _diffusion_run(options: BenchOptions, folder: Path, steps: int, repeats: int
             all_core_times.append(bare(steps, beside_ui=False))
         stall_ms = viewer.longest_stall_ms("ddim", steps)
         kept = viewer.kept
-        T = model.schedule.num_timesteps
+        T = model.sampler.schedule.num_timesteps
         ddpm_s = ddpm_bare_s = None
         if device == "cuda":
             viewer.run("ddpm", T)
@@ -80,8 +81,7 @@ def _diffusion_run(options: BenchOptions, folder: Path, steps: int, repeats: int
 
     bare_s, viewer_s = statistics.median(bare_times), statistics.median(viewer_times)
     overhead = (viewer_s / bare_s - 1.0) * 100.0
-    with threads_beside_a_ui(device) as threads:
-        cores = usable_cores()
+    threads, cores = threads_beside_a_ui(), usable_cores()
     figures = [
         figure(f"DDIM {steps} steps in the viewer (every step kept, shown live), median", round(viewer_s, 3), "s",
                f"<= {MAX_DDIM_S:g} s", viewer_s <= MAX_DDIM_S),

@@ -35,12 +35,12 @@ def bench_gif_export(frames: int = 64, scale: int = 8, model_path: Path | None =
         for run_index in range(repeats + 1):
             marks: dict[str, float] = {}
 
-            def report(done: int, total: int, partial: Any = None, message: str = "") -> None:
-                if message == "writing" and "decoded" not in marks:
+            def report(progress: Any) -> None:
+                if progress.message == "writing" and "decoded" not in marks:
                     marks["decoded"] = time.perf_counter()
 
             t0 = time.perf_counter()
-            export_path(settings, Path(folder) / f"run-{run_index}.gif", model_fn=lambda: model, report=report)
+            export_path(settings, Path(folder) / f"run-{run_index}.gif", model_fn=lambda: model, on_progress=report)
             t1 = time.perf_counter()
             if run_index:           # the first run pays first-call costs
                 totals.append(t1 - t0)

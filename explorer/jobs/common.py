@@ -1,10 +1,11 @@
-"""What every feature's jobs share: opening a model and describing it, tensors to uint8 pixels.
+"""What every feature's jobs share: opening a model and describing it, the classifier that judges
+its images, its principal directions (cached on the worker).
 
 Torch is imported inside the functions that need it."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,14 +15,9 @@ if TYPE_CHECKING:
     from torch import Tensor
 
     from explorer.worker import JobContext
-
-
-def to_uint8(images: Tensor) -> np.ndarray:
-    """(n, C, H, W) floats in [0, 1], on any device -> (n, H, W, C) uint8 on the CPU."""
-    import torch
-
-    pixels = images.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
-    return np.ascontiguousarray(pixels.permute(0, 2, 3, 1).cpu().numpy())
+    from models.directions import Directions
+    from models.generative import GenerativeModel
+    from models.steps import Steps
 
 
 def load_info_job(source: str) -> Callable[[JobContext], ModelInfo]:
@@ -31,3 +27,44 @@ def load_info_job(source: str) -> Callable[[JobContext], ModelInfo]:
         return ModelInfo.from_model(source, ctx.model(source))
 
     return job
+
+
+def judges(judge: GenerativeModel | None, model: GenerativeModel) -> bool:
+    """Whether `judge` is a classifier that reads `model`'s images."""
+    return (judge is not None and judge.classifier is not None
+            and tuple(judge.image_shape) == tuple(model.image_shape))
+
+
+def cached_directions(ctx: JobContext, source: str, label: Any = None, seed: int = 0,
+                      data: str | None = None) -> Steps[Directions]:
+    """`models.directions.principal_directions_of` the model `source`, cached on the worker per
+    model file, class and seed, so every view gets the same directions of the same model."""
+    import numpy as np
+
+    from models.data import DataError
+    from models.directions import principal_directions_of
+
+    model = ctx.model(source)
+    if model.conditional is None:
+        label = None
+    label_key = label if label is None or isinstance(label, int) else tuple(float(w) for w in np.asarray(label))
+    key = ("directions", ctx.model_key(source), label_key, int(seed), data)
+
+    def compute() -> Steps[Directions]:
+        test, problem = None, ""
+        if model.early_layer is None and model.encoder is not None:
+            try:
+                test = ctx.dataset("test", tuple(model.image_shape), data)
+            except DataError as e:
+                problem = str(e)
+        return (yield from principal_directions_of(model, _labels(label), seed, test, problem))
+
+    return (yield from ctx.cached(key, compute))
+
+
+def _labels(label: Any) -> Any:
+    import torch
+
+    if label is None or isinstance(label, int):
+        return label
+    return torch.as_tensor([float(w) for w in label], dtype=torch.float32)

@@ -4,43 +4,36 @@ endpoints (seeds, or real images encoded by a VAE / inverted into a GAN) and the
 Requests carry plain data (`PlaneSpec`, `EndpointSpec`, sources, numbers); results are NumPy
 arrays in small frozen dataclasses. The math lives in models/ (maps, inversion, latent,
 evaluation); this module only loads what a job needs, calls it, and streams partial results.
-Torch is imported inside the functions that run on the worker, so the view can import this
-module for its dataclasses and job factories without pulling torch into the UI.
+Long jobs (maps, scatters, paths with inversion, the metrics) are step iterators; what they
+compute once per model (the encoded test set, principal directions, inversions) is cached on
+the worker. Torch is imported inside the functions that run on the worker, so the view can
+import this module for its dataclasses and job factories without pulling torch into the UI.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.jobs.common import to_uint8
+from explorer.jobs.common import cached_directions, judges
+from models.images import to_uint8
 
 if TYPE_CHECKING:
     from torch import Tensor
 
     from explorer.worker import JobContext
-    from models.generative import ClassifierModel, GenerativeModel
+    from models.generative import GenerativeModel
+    from models.steps import Steps
 
 CLASSIFIER = "classifier"          # the bundled classifier's name
-MAP_KINDS = ("vae", "gan")         # a DDPM's "decode" is a whole sampling run per cell
 PLANE_KINDS = ("dims", "pca", "points")
 MAP_BATCH = 256                    # images per forward pass: big enough to be efficient, small
                                    # enough that a 32 x 32 map fills in over four updates
 ENCODE_BATCH = 500
-GANSPACE_SAMPLES = 2000
 DEFAULT_SCATTER_SAMPLES = 2000
 MAX_GRID = 64
-INVERSION_CACHE = 8
-
-_lock = threading.Lock()           # the caches are used by the worker and by `bench`
-_encoded: dict[tuple[str, str, str], EncodedSet] = {}
-_directions: dict[tuple[Any, ...], tuple[Any, Any, Any, str]] = {}
-_datasets: dict[tuple[str, tuple[int, ...]], Any] = {}
-_inversions: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 
 def default_classifier() -> str | None:
@@ -203,15 +196,19 @@ class PathStrip:
 # -- shared helpers (worker thread) ------------------------------------------------------------
 
 def check_map_model(model: GenerativeModel) -> None:
-    if model.kind not in MAP_KINDS:
-        raise ValueError(f"{model.name} is a {model.kind}: the compare view shows VAEs and GANs "
-                         f"(a DDPM's latent is a whole noise image, decoded by a sampling run)")
+    """Maps, scatters and paths need a one-pass decoder with a prior."""
+    if model.sampler is not None:
+        raise ValueError(f"{model.name} is a {model.kind.title}: the compare view shows models that decode "
+                         f"in one pass (a DDPM's latent is a whole noise image, decoded by a sampling run)")
+    if model.prior is None:
+        raise ValueError(f"{model.name} is a {model.kind.title} without a prior: its random latents are "
+                         f"not samples, so the compare view does not show it")
 
 
 def _labels(model: GenerativeModel, label: int | None, n: int) -> Tensor | None:
     import torch
 
-    if not model.is_conditional:
+    if model.conditional is None:
         return None
     return torch.full((n,), int(label or 0), dtype=torch.long)
 
@@ -221,14 +218,11 @@ def _decode(model: GenerativeModel, z: Tensor, label: int | None, psi: float = 1
     """Images of latents z; a conditional model draws class `label`, or per-image `labels`."""
     if labels is None:
         labels = _labels(model, label, len(z))
-    if model.kind == "gan" and psi != 1.0:
-        return model.decode(z, labels, psi=psi)
-    return model.decode(z, labels)
+    return model.decode(z, labels, psi=psi if model.truncation is not None else 1.0)
 
 
-def open_classifier(ctx: JobContext, source: str | None,
-                    model: GenerativeModel) -> tuple[ClassifierModel | None, str]:
-    """The classifier if it can judge `model`'s images, else None and why not."""
+def open_classifier(ctx: JobContext, source: str | None, model: GenerativeModel) -> tuple[Any, str]:
+    """The classifier capability of `source` if it can judge `model`'s images, else None and why not."""
     from models.checkpoint import CheckpointError
 
     if not source:
@@ -237,15 +231,15 @@ def open_classifier(ctx: JobContext, source: str | None,
         judge = ctx.model(source)
     except CheckpointError as e:
         return None, f"classifier unavailable: {e}"
-    if judge.kind != "classifier":
-        return None, f"{source} is a {judge.kind}, not a classifier"
-    if tuple(judge.image_shape) != tuple(model.image_shape):
+    if judge.classifier is None:
+        return None, f"{source} is a {judge.kind.title}, not a classifier"
+    if not judges(judge, model):
         return None, (f"the classifier reads {tuple(judge.image_shape)} images but {model.name} makes "
                       f"{tuple(model.image_shape)}")
-    return judge, ""
+    return judge.classifier, ""
 
 
-def _predict(judge: ClassifierModel | None, images: Tensor) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _predict(judge: Any, images: Tensor) -> tuple[np.ndarray | None, np.ndarray | None]:
     if judge is None:
         return None, None
     probs = judge.predict(images).float().cpu()
@@ -253,21 +247,10 @@ def _predict(judge: ClassifierModel | None, images: Tensor) -> tuple[np.ndarray 
     return classes.numpy().astype(np.int64), confidence.numpy().astype(np.float32)
 
 
-def class_names_for(model: GenerativeModel, judge: ClassifierModel | None) -> tuple[str, ...]:
+def class_names_for(model: GenerativeModel, judge: Any) -> tuple[str, ...]:
     if judge is not None and judge.class_names:
         return tuple(judge.class_names)
     return tuple(model.class_names)
-
-
-def load_test_split(data: str | None, image_shape: Sequence[int]):
-    """The Fashion-MNIST test split fitted to image_shape (cached); DataError when missing."""
-    from models.data import load_dataset, resolve_data_dir
-
-    key = (str(resolve_data_dir(data)), tuple(int(s) for s in image_shape))
-    with _lock:
-        if key not in _datasets:
-            _datasets[key] = load_dataset(data, split="test", image_shape=key[1])
-        return _datasets[key]
 
 
 @dataclass(frozen=True)
@@ -277,76 +260,32 @@ class EncodedSet:
 
 
 def encoded_test_set(ctx: JobContext, source: str, model: GenerativeModel, data: str | None,
-                     label: int | None = None) -> EncodedSet:
-    """A VAE's posterior means of the whole test set (cached per model, device and data)."""
+                     label: int | None = None) -> Steps[EncodedSet]:
+    """The posterior means of the whole test set, cached on the worker per model file and data."""
     import torch
 
-    from models.data import DataError, resolve_data_dir
-
-    key = (str(source), str(ctx.device), str(resolve_data_dir(data)))
-    with _lock:
-        cached = _encoded.get(key)
-    if cached is not None:
-        return cached
-    try:
-        dataset = load_test_split(data, model.image_shape)
-    except DataError as e:
-        raise DataError(f"the encoded test set needs Fashion-MNIST: {e}") from None
-    codes = []
-    batches = range(0, len(dataset), ENCODE_BATCH)
-    for i, start in enumerate(batches):
-        ctx.check()
-        images = dataset.tensor(slice(start, start + ENCODE_BATCH))
-        labels = None
-        if model.is_conditional:
-            true = dataset.labels_tensor(slice(start, start + ENCODE_BATCH))
-            labels = torch.where(true >= 0, true, torch.full_like(true, int(label or 0)))
-        codes.append(model.encode(images, labels).reshape(len(images), -1).float().cpu())
-        ctx.progress(i + 1, len(batches), message="encoding the test set")
-    encoded = EncodedSet(torch.cat(codes), dataset.labels.copy())
-    with _lock:
-        _encoded[key] = encoded
-    return encoded
-
-
-def _principal(ctx: JobContext, source: str, model: GenerativeModel, spec: PlaneSpec,
-               label: int | None, data: str | None) -> tuple[Any, Any, Any, str]:
-    """(mean, directions (2, D), std, description) of the model's principal plane, cached."""
     from models.data import DataError
-    from models.latent import ganspace_directions, principal_directions
+    from models.steps import Progress
 
-    key = (str(source), str(ctx.device), label, spec.seed, data)
-    with _lock:
-        if key in _directions:
-            return _directions[key]
-    if model.kind == "gan":
-        latents = model.sample_latent(GANSPACE_SAMPLES, spec.seed)
-        done = 0
-
-        def features(z: Tensor) -> Tensor:
-            nonlocal done
-            ctx.check()
-            out = model.early_features(z, _labels(model, label, len(z)))
-            done += len(z)
-            ctx.progress(done, len(latents), message="GANSpace: early-layer activations")
-            return out
-
-        mean, directions, std = ganspace_directions(features, latents, 2, batch_size=ENCODE_BATCH)
-        found = (mean.cpu(), directions.cpu(), std.cpu(), "GANSpace: principal components of early activations")
-    else:
+    def compute() -> Steps[EncodedSet]:
         try:
-            codes = encoded_test_set(ctx, source, model, data, label).latents
-            how = "PCA of the encoded test set"
-        except DataError:
-            # Without data the VAE's own samples, re-encoded, approximate the aggregate posterior.
-            z = model.sample_latent(GANSPACE_SAMPLES, spec.seed)
-            codes = model.encode(_decode(model, z, label), _labels(model, label, len(z))).float().cpu()
-            how = "PCA of re-encoded prior samples (Fashion-MNIST is not installed)"
-        mean, directions, std = principal_directions(codes, 2)
-        found = (mean, directions, std, how)
-    with _lock:
-        _directions[key] = found
-    return found
+            dataset = ctx.dataset("test", tuple(model.image_shape), data)
+        except DataError as e:
+            raise DataError(f"the encoded test set needs Fashion-MNIST: {e}") from None
+        codes = []
+        batches = range(0, len(dataset), ENCODE_BATCH)
+        for i, start in enumerate(batches):
+            images = dataset.tensor(slice(start, start + ENCODE_BATCH))
+            labels = None
+            if model.conditional is not None:
+                true = dataset.labels_tensor(slice(start, start + ENCODE_BATCH))
+                labels = torch.where(true >= 0, true, torch.full_like(true, int(label or 0)))
+            codes.append(model.encoder.encode(images, labels).reshape(len(images), -1).float().cpu())
+            yield Progress(i + 1, len(batches), "encoding the test set")
+        return EncodedSet(torch.cat(codes), dataset.labels.copy())
+
+    label_key = label if model.conditional is not None else None
+    return (yield from ctx.cached(("encoded", ctx.model_key(source), data, label_key), compute))
 
 
 def _point_latent(model: GenerativeModel, point: Point) -> Tensor:
@@ -361,7 +300,7 @@ def _point_latent(model: GenerativeModel, point: Point) -> Tensor:
 
 
 def resolve_plane(ctx: JobContext, source: str, model: GenerativeModel, spec: PlaneSpec,
-                  label: int | None = None, data: str | None = None):
+                  label: int | None = None, data: str | None = None) -> Steps[tuple[Any, str]]:
     """The `models.maps.Plane` a spec describes, and a line saying how it was found."""
     import torch
 
@@ -373,7 +312,9 @@ def resolve_plane(ctx: JobContext, source: str, model: GenerativeModel, spec: Pl
     if spec.kind == "pca":
         if model.latent_dim < 2:
             raise ValueError(f"{model.name} has a {model.latent_dim}-D latent: no plane to show")
-        mean, directions, std, how = _principal(ctx, source, model, spec, label, data)
+        found = yield from cached_directions(ctx, source, label, spec.seed, data)
+        how = found.method + (f" ({found.message})" if found.message else "")
+        mean, directions, std = (torch.from_numpy(a) for a in (found.mean, found.directions[:2], found.std[:2]))
         return directions_plane(mean, directions, std, spec.extent), how
     if spec.kind == "points":
         if len(spec.points) != 3:
@@ -386,15 +327,17 @@ def resolve_plane(ctx: JobContext, source: str, model: GenerativeModel, spec: Pl
 # -- jobs ------------------------------------------------------------------------------------
 
 def render_map(ctx: JobContext, source: str, plane: PlaneSpec, k: int, label: int | None = None,
-               classifier: str | None = None, data: str | None = None, psi: float = 1.0) -> LatentMap:
-    """Decode (and classify) a k x k map, streaming blocks of rows as `MapRows` partials."""
+               classifier: str | None = None, data: str | None = None, psi: float = 1.0) -> Steps[LatentMap]:
+    """Decode (and classify) a k x k map, streaming blocks of rows as `MapRows` partials (the
+    first Progress carries the `MapLayout`)."""
     from models.maps import grid_latents
+    from models.steps import Progress
 
     if not 2 <= k <= MAX_GRID:
         raise ValueError(f"the map's size must be 2 to {MAX_GRID} cells a side, got {k}")
     model = ctx.model(source)
     check_map_model(model)
-    found, description = resolve_plane(ctx, source, model, plane, label, data)
+    found, description = yield from resolve_plane(ctx, source, model, plane, label, data)
     judge, note = open_classifier(ctx, classifier, model)
     grid = grid_latents(found, k, model.latent_shape)
     c, h, w = model.image_shape
@@ -402,11 +345,10 @@ def render_map(ctx: JobContext, source: str, plane: PlaneSpec, k: int, label: in
     classes = np.empty((k, k), dtype=np.int64) if judge is not None else None
     confidence = np.empty((k, k), dtype=np.float32) if judge is not None else None
     names = class_names_for(model, judge)
-    ctx.progress(0, k, MapLayout(k, (h, w, c), found.lo, found.hi, found.axis_names, found.anchors, names,
-                                 description, note), "decoding")
+    yield Progress(0, k, "decoding", MapLayout(k, (h, w, c), found.lo, found.hi, found.axis_names, found.anchors,
+                                               names, description, note))
     rows = max(1, MAP_BATCH // k)
     for start in range(0, k, rows):
-        ctx.check()
         stop = min(k, start + rows)
         x = _decode(model, grid[start:stop].reshape(-1, *model.latent_shape), label, psi)
         block = to_uint8(x).reshape(stop - start, k, h, w, c)
@@ -415,10 +357,9 @@ def render_map(ctx: JobContext, source: str, plane: PlaneSpec, k: int, label: in
         if classes is not None and cls is not None and confidence is not None and conf is not None:
             classes[start:stop] = cls.reshape(stop - start, k)
             confidence[start:stop] = conf.reshape(stop - start, k)
-        ctx.progress(stop, k, MapRows(start, block,
-                                      None if classes is None else classes[start:stop].copy(),
-                                      None if confidence is None else confidence[start:stop].copy()),
-                     f"decoding row {stop} of {k}")
+        yield Progress(stop, k, f"decoding row {stop} of {k}",
+                       MapRows(start, block, None if classes is None else classes[start:stop].copy(),
+                               None if confidence is None else confidence[start:stop].copy()))
     return LatentMap(k, images, classes, confidence, names, found.lo, found.hi,
                      found.axis_names, found.anchors, found.origin.numpy().astype(np.float32),
                      found.u.numpy().astype(np.float32), found.v.numpy().astype(np.float32), description, note)
@@ -426,8 +367,8 @@ def render_map(ctx: JobContext, source: str, plane: PlaneSpec, k: int, label: in
 
 def map_job(source: str, plane: PlaneSpec, k: int = 16, label: int | None = None,
             classifier: str | None = None, data: str | None = None,
-            psi: float = 1.0) -> Callable[[JobContext], LatentMap]:
-    def job(ctx: JobContext) -> LatentMap:
+            psi: float = 1.0) -> Callable[[JobContext], Steps[LatentMap]]:
+    def job(ctx: JobContext) -> Steps[LatentMap]:
         return render_map(ctx, source, plane, k, label, classifier, data, psi)
 
     return job
@@ -435,17 +376,19 @@ def map_job(source: str, plane: PlaneSpec, k: int = 16, label: int | None = None
 
 def scatter_job(source: str, classifier: str | None = None, samples: int = DEFAULT_SCATTER_SAMPLES,
                 seed: int = 0, label: int | None = None, data: str | None = None,
-                psi: float = 1.0) -> Callable[[JobContext], ScatterData]:
-    """A VAE: its encoded test set coloured by true class. A GAN: `samples` prior latents coloured
-    by the classifier's prediction of their images. Projected by PCA when the latent is above 2-D."""
+                psi: float = 1.0) -> Callable[[JobContext], Steps[ScatterData]]:
+    """A model with an encoder: its encoded test set coloured by true class. Any other: `samples`
+    prior latents coloured by the classifier's prediction of their images. Projected by PCA when
+    the latent is above 2-D."""
 
-    def job(ctx: JobContext) -> ScatterData:
+    def job(ctx: JobContext) -> Steps[ScatterData]:
         from models.maps import pca_project
+        from models.steps import Progress
 
         model = ctx.model(source)
         check_map_model(model)
-        if model.can_encode:
-            encoded = encoded_test_set(ctx, source, model, data, label)
+        if model.encoder is not None:
+            encoded = yield from encoded_test_set(ctx, source, model, data, label)
             latents, classes = encoded.latents, encoded.labels
             names = tuple(model.class_names) or tuple(f"class {i}" for i in range(int(classes.max()) + 1))
             what = f"the encoded test set ({len(classes):,} images), coloured by true class"
@@ -458,10 +401,9 @@ def scatter_job(source: str, classifier: str | None = None, samples: int = DEFAU
             latents = model.sample_latent(samples, seed)
             parts = []
             for start in range(0, samples, ENCODE_BATCH):
-                ctx.check()
                 x = _decode(model, latents[start:start + ENCODE_BATCH], label, psi)
                 parts.append(_predict(judge, x)[0])
-                ctx.progress(min(samples, start + ENCODE_BATCH), samples, message="classifying samples")
+                yield Progress(min(samples, start + ENCODE_BATCH), samples, "classifying samples")
             classes = np.concatenate(parts)
             names = class_names_for(model, judge)
             what = f"{samples:,} prior samples, coloured by the classifier's prediction"
@@ -497,44 +439,48 @@ def point_job(source: str, latent: Sequence[float] | int, label: int | None = No
     return job
 
 
-def _invert(ctx: JobContext, model: GenerativeModel, judge: ClassifierModel | None, targets: Tensor,
-            key: tuple[Any, ...], settings: InversionSettings, labels: Tensor | None):
-    """`models.inversion.invert_gan` with progress and cancel wired to the worker (cached)."""
-    from models.inversion import InversionConfig, invert_gan
+def _invert(ctx: JobContext, model: GenerativeModel, judge: Any, targets: Tensor, key: tuple[Any, ...],
+            settings: InversionSettings, labels: Tensor | None) -> Steps[Any]:
+    """`models.inversion.invert_gan_steps`, with about 50 previews of the reconstructions on the
+    way, cached on the worker."""
+    from models.inversion import InversionConfig, invert_gan_steps
+    from models.steps import Progress
 
-    with _lock:
-        if key in _inversions:
-            _inversions.move_to_end(key)
-            return _inversions[key]
     config = InversionConfig(steps=settings.steps, lr=settings.lr,
                              feature_weight=settings.feature_weight if judge is not None else 0.0)
-    every = max(1, settings.steps // 50)   # ~50 preview updates, whatever the step count
+    every = max(1, settings.steps // 50)
 
-    def on_step(step: int, total: int, loss: float, images: Tensor) -> None:
-        ctx.check()
-        partial = InversionProgress(step, total, loss, to_uint8(images)) if step % every == 0 or step == total else None
-        ctx.progress(step, total, partial, f"inverting: step {step} of {total}, loss {loss:.4f}")
+    def compute() -> Steps[Any]:
+        steps = invert_gan_steps(model, targets, judge, labels=labels, seed=settings.seed, config=config)
+        while True:
+            try:
+                report = next(steps)
+            except StopIteration as finished:
+                return finished.value
+            if report is None:
+                yield None
+                continue
+            step, loss, images = report.done, report.partial.loss, report.partial.images
+            preview = None
+            if step % every == 0 or step == report.total:
+                preview = InversionProgress(step, report.total, loss, to_uint8(images))
+            yield Progress(step, report.total, f"inverting: step {step} of {report.total}, loss {loss:.4f}", preview)
 
-    result = invert_gan(model, targets, judge, labels=labels, seed=settings.seed, config=config, on_step=on_step)
-    with _lock:
-        _inversions[key] = result
-        while len(_inversions) > INVERSION_CACHE:
-            _inversions.popitem(last=False)
-    return result
+    return (yield from ctx.cached(key, compute))
 
 
 def path_job(source: str, a: EndpointSpec, b: EndpointSpec, frames: int = 12, spherical: bool = True,
              label: int | None = None, classifier: str | None = None, data: str | None = None,
              inversion: InversionSettings = InversionSettings(),
-             psi: float = 1.0) -> Callable[[JobContext], PathStrip]:
+             psi: float = 1.0) -> Callable[[JobContext], Steps[PathStrip]]:
     """Frames along the path from a to b (lerp or slerp), each with the classifier's prediction.
 
-    Test-image ends are encoded by a VAE and inverted by a GAN (per-step progress with the current
-    reconstructions as `InversionProgress` partials; cancellable between steps)."""
+    Test-image ends are encoded by a model with an encoder and inverted into any other (per-step
+    progress with the current reconstructions as `InversionProgress` partials)."""
     if frames < 2:
         raise ValueError(f"a path needs at least 2 frames, got {frames}")
 
-    def job(ctx: JobContext) -> PathStrip:
+    def job(ctx: JobContext) -> Steps[PathStrip]:
         import torch
 
         from models.latent import path
@@ -549,7 +495,7 @@ def path_job(source: str, a: EndpointSpec, b: EndpointSpec, frames: int = 12, sp
         if any(e.kind == "test" for e in ends):
             if not all(e.kind == "test" for e in ends):
                 raise ValueError("both ends must be test images, or neither")
-            dataset = load_test_split(data, model.image_shape)
+            dataset = ctx.dataset("test", tuple(model.image_shape), data)
             for e in ends:
                 if not 0 <= e.index < len(dataset):
                     raise ValueError(f"test image {e.index} does not exist: pick 0 to {len(dataset) - 1}")
@@ -562,14 +508,14 @@ def path_job(source: str, a: EndpointSpec, b: EndpointSpec, frames: int = 12, sp
                 # blends from A's class to B's.
                 true = dataset.labels_tensor(idx)
                 end_labels = torch.where(true >= 0, true, end_labels)
-                frame_labels = _blend(end_labels, frames, model.num_classes)
-            if model.can_encode:
-                z_ends = model.encode(images, end_labels).reshape(2, -1).float().cpu()
-                method = "encoded by the VAE (posterior means)"
+                frame_labels = _blend(end_labels, frames, model.conditional.num_classes)
+            if model.encoder is not None:
+                z_ends = model.encoder.encode(images, end_labels).reshape(2, -1).float().cpu()
+                method = "encoded by the model's encoder (posterior means)"
             else:
                 labels_key = None if end_labels is None else tuple(end_labels.tolist())
-                key = (str(source), str(ctx.device), tuple(idx), inversion, labels_key, classifier, data)
-                result = _invert(ctx, model, judge, images, key, inversion, end_labels)
+                key = ("inversion", ctx.model_key(source), tuple(idx), inversion, labels_key, classifier, data)
+                result = yield from _invert(ctx, model, judge, images, key, inversion, end_labels)
                 z_ends = result.z.reshape(2, -1).float()
                 history = tuple(result.history)
                 initial, final = result.initial_loss, result.final_loss
@@ -582,7 +528,6 @@ def path_job(source: str, a: EndpointSpec, b: EndpointSpec, frames: int = 12, sp
             names = [model.class_names[i] if i < len(model.class_names) else f"class {i}"
                      for i in end_labels.tolist()]
             method += f"; the class blends from {names[0]} to {names[1]}"
-        ctx.check()
         latents = path([z_ends[0], z_ends[1]], frames, spherical)
         x = _decode(model, latents.reshape(frames, *model.latent_shape), label, psi, frame_labels)
         cls, conf = _predict(judge, x)
@@ -613,12 +558,12 @@ def _endpoint_point(e: EndpointSpec) -> Point:
 
 
 def metrics_job(source_a: str, source_b: str, classifier: str | None = None, samples: int = 500,
-                seed: int = 0, data: str | None = None) -> Callable[[JobContext], dict[str, Any]]:
-    """`models.evaluation.compare` of two models: the metrics table, as a JSON-ready dict."""
+                seed: int = 0, data: str | None = None) -> Callable[[JobContext], Steps[dict[str, Any]]]:
+    """`models.evaluation.compare_steps` of two models: the metrics table, as a JSON-ready dict."""
 
-    def job(ctx: JobContext) -> dict[str, Any]:
+    def job(ctx: JobContext) -> Steps[dict[str, Any]]:
         from models.data import DataError
-        from models.evaluation import compare
+        from models.evaluation import compare_steps
         from models.metrics import EXPLANATIONS, TITLES
 
         if not classifier:
@@ -627,16 +572,13 @@ def metrics_job(source_a: str, source_b: str, classifier: str | None = None, sam
         a, b = ctx.model(source_a), ctx.model(source_b)
         judge = ctx.model(classifier)
         notes = []
-        try:
-            dataset = load_test_split(data, a.image_shape) if "vae" in (a.kind, b.kind) else None
-        except DataError as e:
-            dataset = None
-            notes.append(f"KL and active units need the test set: {e}")
-
-        def progress(done: int, total: int) -> None:
-            ctx.progress(done, total, message="measuring")
-
-        report = compare(a, b, judge, samples, seed, data=dataset, progress=progress, check=ctx.check)
+        dataset = None
+        if any(m.encoder is not None for m in (a, b)):
+            try:
+                dataset = ctx.dataset("test", tuple(a.image_shape), data)
+            except DataError as e:
+                notes.append(f"KL and active units need the test set: {e}")
+        report = yield from compare_steps(a, b, judge, samples, seed, data=dataset)
         if any(m.get("kl_per_dim") for m in report["models"]):
             report["rows"] = list(report["rows"]) + ["kl_per_dim"]
             report["titles"]["kl_per_dim"] = TITLES["kl_per_dim"]

@@ -13,12 +13,10 @@ Torch is imported inside the functions that need it: the view imports the plain 
 """
 from __future__ import annotations
 
-import functools
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,9 @@ if TYPE_CHECKING:
     from torch import Tensor
 
     from explorer.worker import JobContext
-    from models.generative import DDPMModel
+    from models.data import ImageDataset
+    from models.generative import GenerativeModel
+    from models.steps import Steps
 
 CHANNEL = "diffusion"
 PREVIEW_CHANNEL = "diffusion-forward"
@@ -272,40 +272,24 @@ def gif_frames(images: np.ndarray, positions: Sequence[int], ts: Sequence[int], 
 
 # -- image sources for the forward process ----------------------------------------------------
 
-@functools.lru_cache(maxsize=2)
-def _test_split(image_shape: tuple[int, int, int]) -> Any:
-    from models.data import load_dataset
-
-    return load_dataset(None, split="test", image_shape=image_shape)
-
-
-def load_source_image(source: ImageSource, image_shape: Sequence[int]) -> tuple[np.ndarray, int | None]:
-    """The clean image (h, w, C) uint8 in the model's shape, and its class where known."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    from models.data import DataError
+def load_source_image(source: ImageSource, image_shape: Sequence[int],
+                      test_split: ImageDataset | None = None) -> tuple[np.ndarray, int | None]:
+    """The clean image (h, w, C) uint8 in the model's shape, and its class where known. A dataset
+    item comes from `test_split` (the test split in the model's shape)."""
+    from models.data import read_image
 
     c, h, w = (int(s) for s in image_shape)
     if source.kind == "dataset":
-        data = _test_split((c, h, w))
-        if not 0 <= source.index < len(data):
+        if test_split is None:
+            raise DiffusionError("a dataset item needs the test split")
+        if not 0 <= source.index < len(test_split):
             raise DiffusionError(f"dataset item {source.index} does not exist: the test split has "
-                                 f"items 0 to {len(data) - 1}")
-        label = int(data.labels[source.index])
-        return np.ascontiguousarray(data.images[source.index].transpose(1, 2, 0)), (label if label >= 0 else None)
+                                 f"items 0 to {len(test_split) - 1}")
+        label = int(test_split.labels[source.index])
+        return (np.ascontiguousarray(test_split.images[source.index].transpose(1, 2, 0)),
+                (label if label >= 0 else None))
     if source.kind == "file":
-        path = Path(source.path).expanduser()
-        try:
-            with Image.open(path) as im:
-                im = ImageOps.exif_transpose(im).convert("L" if c == 1 else "RGB")
-                if im.size != (w, h):
-                    im = im.resize((w, h), Image.Resampling.LANCZOS)
-                array = np.array(im, dtype=np.uint8)
-        except FileNotFoundError:
-            raise DataError(f"{path} does not exist; choose another image") from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-            raise DataError(f"cannot read the image {path} ({e}); choose a PNG or JPEG file") from None
-        return (array[..., None] if c == 1 else array), None
+        return np.ascontiguousarray(read_image(source.path, (c, h, w)).transpose(1, 2, 0)), None
     if source.kind == "array":
         array = source.array
         if array is None or array.dtype != np.uint8 or array.shape != (h, w, c):
@@ -318,16 +302,17 @@ def load_source_image(source: ImageSource, image_shape: Sequence[int]) -> tuple[
 
 # -- the run -----------------------------------------------------------------------------------
 
-def as_ddpm(model: Any, source: str = "") -> DDPMModel:
-    if getattr(model, "kind", "") != "ddpm":
-        name = source or getattr(model, "name", "this model")
-        raise DiffusionError(f"{name} is a {getattr(model, 'kind', '?')} model, not a DDPM; open a "
-                             f"DDPM checkpoint for the diffusion view")
+def as_ddpm(model: GenerativeModel, source: str = "") -> GenerativeModel:
+    """`model`, or DiffusionError when it is not an iterative model (it has no sampler)."""
+    if model.sampler is None:
+        name = source or model.name
+        raise DiffusionError(f"{name} is a {model.kind.title}: it makes its image in one pass, not step by "
+                             f"step; choose a DDPM checkpoint")
     return model
 
 
-def check_settings(model: DDPMModel, settings: DiffusionSettings) -> None:
-    T = model.schedule.num_timesteps
+def check_settings(model: GenerativeModel, settings: DiffusionSettings) -> None:
+    T = model.sampler.schedule.num_timesteps
     if settings.sampler not in SAMPLERS:
         raise DiffusionError(f"unknown sampler {settings.sampler!r}; use 'ddpm' or 'ddim'")
     if settings.sampler == "ddim" and not 1 <= settings.num_steps <= T:
@@ -339,11 +324,11 @@ def check_settings(model: DDPMModel, settings: DiffusionSettings) -> None:
     if settings.guidance < 0:
         raise DiffusionError(f"the guidance scale must be 0 or more, got {settings.guidance:g}")
     if settings.class_index is not None:
-        if not model.is_conditional:
+        if model.conditional is None:
             raise DiffusionError(f"{model.name} is unconditional: it takes no class")
-        if not 0 <= settings.class_index < model.num_classes:
+        if not 0 <= settings.class_index < model.conditional.num_classes:
             raise DiffusionError(f"class {settings.class_index} does not exist: {model.name} has classes "
-                                 f"0 to {model.num_classes - 1}")
+                                 f"0 to {model.conditional.num_classes - 1}")
 
 
 def nearest_step(timesteps: Sequence[int], t: int) -> int:
@@ -351,21 +336,21 @@ def nearest_step(timesteps: Sequence[int], t: int) -> int:
     return min(range(len(timesteps)), key=lambda i: (abs(timesteps[i] - int(t)), i))
 
 
-def _forward_start(model: DDPMModel, start: ForwardStart, timesteps: Sequence[int], n: int,
-                   seed: int) -> tuple[Tensor, Tensor, int, int | None]:
+def _forward_start(model: GenerativeModel, start: ForwardStart, timesteps: Sequence[int], n: int,
+                   seed: int, test_split: ImageDataset | None) -> tuple[Tensor, Tensor, int, int | None]:
     """(clean images, noised images, start index, label): the image noised to the nearest
     sampler timestep, once per sample, each copy with its own noise."""
     import torch
 
-    T = model.schedule.num_timesteps
+    T = model.sampler.schedule.num_timesteps
     if not 0 <= int(start.t) < T:
         raise DiffusionError(f"the noise level t must be between 0 and {T - 1}, got {start.t}")
-    image, label = load_source_image(start.source, model.image_shape)
+    image, label = load_source_image(start.source, model.image_shape, test_split)
     x0 = torch.from_numpy(image).permute(2, 0, 1).float().div(127.5).sub(1.0)   # (C, h, w) in [-1, 1]
     x0 = x0.unsqueeze(0).expand(n, *x0.shape).contiguous()
     index = nearest_step(timesteps, start.t)
     noise = model.sample_latent(n, seed)
-    noised = model.schedule.add_noise(x0.double(), timesteps[index], noise.double()).float()
+    noised = model.sampler.schedule.add_noise(x0.double(), timesteps[index], noise.double()).float()
     return x0, noised, index, label
 
 
@@ -450,27 +435,31 @@ PACK_CAPACITY = 16
 PACK_INTERVAL_S = 0.008
 
 
-def run_batches(model: DDPMModel, settings: DiffusionSettings, start: ForwardStart | None = None,
-                info: dict[str, Any] | None = None,
-                cancelled: Callable[[], bool] | None = None) -> Iterator[tuple[StepFrame, ...]]:
+def run_batches(model: GenerativeModel, settings: DiffusionSettings, start: ForwardStart | None = None,
+                info: dict[str, Any] | None = None, cancelled: Callable[[], bool] | None = None,
+                pause: Callable[[], bool] | None = None,
+                test_split: ImageDataset | None = None) -> Iterator[tuple[StepFrame, ...]]:
     """A run as batches of consecutive StepFrames, lazily: stop between batches to cancel.
 
     Slow steps (a CPU's) come one or two at a time, fast ones (a GPU's) up to PACK_CAPACITY at
-    once. Once `cancelled()` is true, the steps made so far come out at once and the run stops
+    once. While `pause()` is true (someone else waits for the thread) a batch ends after the step
+    in hand. Once `cancelled()` is true, the steps made so far come out at once and the run stops
     asking for more. `info`, when given, receives "start_t" and "cuda_graphs" as soon as the run
-    has begun."""
+    has begun. A forward-process start from a dataset item reads it from `test_split`."""
     import torch
 
-    from explorer.jobs.cuda_graph import cuda_graphed
+    from models.cuda_graph import cuda_graphed
 
+    as_ddpm(model)
     check_settings(model, settings)
+    sampling = model.sampler
     n = settings.batch
-    timesteps = model.make_sampler(settings.sampler, settings.num_steps, settings.eta).timesteps
+    timesteps = sampling.make(settings.sampler, settings.num_steps, settings.eta).timesteps
     start_index = 0
     if start is None:
         x = model.sample_latent(n, settings.seed)
     else:
-        _, x, start_index, _ = _forward_start(model, start, timesteps, n, settings.seed)
+        _, x, start_index, _ = _forward_start(model, start, timesteps, n, settings.seed, test_split)
     total = len(timesteps) - start_index
     labels = None
     if settings.class_index is not None:
@@ -481,8 +470,8 @@ def run_batches(model: DDPMModel, settings: DiffusionSettings, start: ForwardSta
     with cuda_graphed(model, settings.cuda_graphs) as graphed:
         if info is not None:
             info.update(start_t=timesteps[start_index] if start is not None else None, cuda_graphs=graphed)
-        steps = model.steps(x, labels, settings.guidance, settings.sampler, settings.num_steps,
-                            settings.eta, settings.seed, start_index)
+        steps = sampling.steps(x, labels, settings.guidance, settings.sampler, settings.num_steps,
+                               settings.eta, settings.seed, start_index)
         collected: list[tuple[int, int, int]] = []          # (position, index, t) in the packer
         in_flight: tuple[_Transfer, list[tuple[int, int, int]]] | None = None
         began = 0.0
@@ -495,7 +484,7 @@ def run_batches(model: DDPMModel, settings: DiffusionSettings, start: ForwardSta
                     began = time.perf_counter()
                 stop = cancelled is not None and cancelled()
                 if not (stop or len(collected) == packer.capacity or position + 1 == total
-                        or time.perf_counter() - began >= PACK_INTERVAL_S):
+                        or time.perf_counter() - began >= PACK_INTERVAL_S or (pause is not None and pause())):
                     continue
                 with torch.inference_mode():
                     transfer = _Transfer(*packer.pack())
@@ -514,10 +503,10 @@ def run_batches(model: DDPMModel, settings: DiffusionSettings, start: ForwardSta
             yield _frames(*in_flight, total, layout)
 
 
-def run_frames(model: DDPMModel, settings: DiffusionSettings, start: ForwardStart | None = None,
-               info: dict[str, Any] | None = None) -> Iterator[StepFrame]:
+def run_frames(model: GenerativeModel, settings: DiffusionSettings, start: ForwardStart | None = None,
+               info: dict[str, Any] | None = None, test_split: ImageDataset | None = None) -> Iterator[StepFrame]:
     """A run as StepFrames, one per sampler step (see run_batches)."""
-    for batch in run_batches(model, settings, start, info):
+    for batch in run_batches(model, settings, start, info, test_split=test_split):
         yield from batch
 
 
@@ -528,6 +517,12 @@ def _frames(transfer: _Transfer, steps: list[tuple[int, int, int]], total: int,
                  for i, (position, index, t) in enumerate(steps))
 
 
+def final_samples(frame: StepFrame) -> np.ndarray:
+    """The samples (n, h, w, C) uint8 of a run's step: its x_t grid cut into tiles."""
+    L = frame.layout
+    return np.stack([L.tile(frame.images[0], i) for i in range(L.count)])
+
+
 # -- job factories -----------------------------------------------------------------------------
 
 def describe_job(source: str) -> Callable[[JobContext], DiffusionModel]:
@@ -535,7 +530,7 @@ def describe_job(source: str) -> Callable[[JobContext], DiffusionModel]:
 
     def job(ctx: JobContext) -> DiffusionModel:
         model = as_ddpm(ctx.model(source), source)
-        s = model.schedule
+        s = model.sampler.schedule
         schedule = ScheduleInfo(s.config.kind, s.betas.numpy().copy(), s.alpha_bars.numpy().copy(),
                                 s.snr.numpy().copy())
         return DiffusionModel(ModelInfo.from_model(source, model), schedule)
@@ -543,114 +538,87 @@ def describe_job(source: str) -> Callable[[JobContext], DiffusionModel]:
     return job
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-@contextmanager
-def threads_beside_a_ui(device: Any) -> Iterator[int]:
-    """On the CPU, the calling thread's torch ops use one core fewer than there are (at least
-    one) for the block; yields the count. A run streamed to a live view shares the machine with
-    the UI thread: with every core busy in a parallel region, each repaint would deschedule one
-    of the region's threads and the others would wait for it at the next barrier."""
-    import torch
-
-    if torch.device(device).type != "cpu":
-        yield torch.get_num_threads()
-        return
-    before = torch.get_num_threads()
-    wanted = max(1, min(before, usable_cores() - 1))
-    torch.set_num_threads(wanted)        # per thread for a running thread: the worker's own
-    try:
-        yield wanted
-    finally:
-        torch.set_num_threads(before)
+def _test_split_for(ctx: JobContext, model: GenerativeModel, start: ForwardStart | None) -> ImageDataset | None:
+    if start is None or start.source.kind != "dataset":
+        return None
+    return ctx.dataset("test", tuple(model.image_shape))
 
 
 def run_job(source: str, settings: DiffusionSettings,
-            start: ForwardStart | None = None) -> Callable[[JobContext], RunSummary]:
-    """Sample (or, with `start`, denoise a noised image), streaming the steps as partials: each
-    partial is a tuple of consecutive StepFrames. Cancellable between steps; the steps made
-    before a cancel are all sent before the job stops."""
+            start: ForwardStart | None = None) -> Callable[[JobContext], Steps[RunSummary]]:
+    """Sample (or, with `start`, denoise a noised image) as a long job: each Progress carries a
+    tuple of consecutive StepFrames as its partial. Cancelled between two steps, it still sends
+    the steps it has made (on a GPU, the batch still on its way to the host) before it stops."""
+    from explorer.worker import Cancelled
+    from models.steps import Progress
 
-    def job(ctx: JobContext) -> RunSummary:
+    def steps(ctx: JobContext) -> Steps[RunSummary]:
         model = as_ddpm(ctx.model(source), source)
         began = time.perf_counter()
         info: dict[str, Any] = {}
-        unsent: list[StepFrame] = []
-        sent_at = 0.0
         last: StepFrame | None = None
+        batches = run_batches(model, settings, start, info, cancelled=lambda: ctx.cancelled,
+                              pause=lambda: ctx.others_waiting, test_split=_test_split_for(ctx, model, start))
 
-        def send() -> None:
-            nonlocal sent_at
-            if unsent:
-                f = unsent[-1]
-                ctx.progress(f.position + 1, f.total, partial=tuple(unsent),
-                             message=step_caption(f.position, f.total, f.t))
-                unsent.clear()
-                sent_at = time.perf_counter()
+        def progress(frames: tuple[StepFrame, ...]) -> Progress:
+            f = frames[-1]
+            return Progress(f.position + 1, f.total, step_caption(f.position, f.total, f.t), frames)
 
-        batches = run_batches(model, settings, start, info, cancelled=lambda: ctx.cancelled)
-        with threads_beside_a_ui(model.device), closing(batches):
+        with closing(batches):
             for frames in batches:
                 last = frames[-1]
-                unsent.extend(frames)
-                # Slow steps go out one by one; fast ones (a GPU's) in bundles at about twice
-                # screen rate, so the UI thread handles a signal per refresh, not per step.
-                if time.perf_counter() - sent_at >= SEND_INTERVAL_S or last.position + 1 == last.total:
-                    send()
-                if ctx.cancelled:
-                    send()
-                    ctx.check()
-        send()
+                try:
+                    yield progress(frames)
+                except Cancelled:
+                    for rest in batches:          # cancelled() is now true: what is made comes out
+                        yield progress(rest)
+                    raise
         if last is None:
             raise DiffusionError("the run made no steps")
-        L = last.layout
-        final = np.stack([L.tile(last.images[0], i) for i in range(L.count)])
-        return RunSummary(last.position + 1, last.total, final, time.perf_counter() - began,
+        return RunSummary(last.position + 1, last.total, final_samples(last), time.perf_counter() - began,
                           str(model.device), bool(info.get("cuda_graphs")), info.get("start_t"))
 
-    return job
+    return steps
 
 
 def forward_preview_job(source: str, start: ForwardStart,
                         settings: DiffusionSettings) -> Callable[[JobContext], ForwardPreview]:
     """The clean image and the first sample's noised version at the sampler timestep nearest to
     start.t: exactly where `run_job(source, settings, start)` will begin."""
-
     def job(ctx: JobContext) -> ForwardPreview:
+        import torch
+
+        from models.images import to_uint8
+
         model = as_ddpm(ctx.model(source), source)
         check_settings(model, settings)
-        timesteps = model.make_sampler(settings.sampler, settings.num_steps, settings.eta).timesteps
-        x0, noised, index, label = _forward_start(model, start, timesteps, 1, settings.seed)
+        timesteps = model.sampler.make(settings.sampler, settings.num_steps, settings.eta).timesteps
+        x0, noised, index, label = _forward_start(model, start, timesteps, 1, settings.seed,
+                                                  _test_split_for(ctx, model, start))
         t = timesteps[index]
-
-        def u8(x: Tensor) -> np.ndarray:
-            return np.ascontiguousarray(((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
-
-        s = model.schedule
-        return ForwardPreview(u8(x0), u8(noised), t, index, len(timesteps), label,
-                              float(s.alpha_bars[t]), float(s.snr[t]))
+        s = model.sampler.schedule
+        clean, noisy = to_uint8((torch.cat([x0[:1], noised[:1]]) + 1) / 2)
+        return ForwardPreview(clean, noisy, t, index, len(timesteps), label, float(s.alpha_bars[t]), float(s.snr[t]))
 
     return job
 
 
 def export_gif_job(path: str, images: np.ndarray, positions: Sequence[int], ts: Sequence[int], total: int,
-                   show: str = "x_t", fps: float = 10.0) -> Callable[[JobContext], str]:
-    """Write the chosen steps of a kept run as a GIF (atomically, overwriting)."""
-    from explorer.export import ExportCancelled, write_gif
-    from explorer.worker import Cancelled
+                   show: str = "x_t", fps: float = 10.0) -> Callable[[JobContext], Steps[str]]:
+    """Write the chosen steps of a kept run as a GIF (atomically, overwriting), as a long job:
+    a step per frame composed, then the file."""
+    from explorer.export import write_gif
+    from models.steps import Progress
 
-    def job(ctx: JobContext) -> str:
-        frames = gif_frames(images, positions, ts, total, show, check=ctx.check)
-        try:
-            written = write_gif(path, frames, fps=fps, overwrite=True, cancelled=lambda: ctx.cancelled,
-                                progress=lambda done, n: ctx.progress(done, n, message="writing the GIF"))
-        except ExportCancelled:
-            raise Cancelled() from None
-        return str(written)
+    def steps(ctx: JobContext) -> Steps[str]:
+        frames = []
+        scale = gif_scale(images[0], show) if len(images) else 1
+        for i, (grids, position, t) in enumerate(zip(images, positions, ts)):
+            frames.append(compose_gif_frame(grids, show, step_caption(position, total, t), scale))
+            yield Progress(i + 1, len(images) + 1, "composing the GIF")
+        if not frames:
+            raise DiffusionError("there are no steps to export; run the sampler first")
+        yield Progress(len(images), len(images) + 1, "writing the GIF")
+        return str(write_gif(path, np.stack(frames), fps=fps, overwrite=True))
 
-    return job
+    return steps

@@ -9,7 +9,6 @@ module for the settings and the job factories without pulling in torch.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,16 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.jobs.common import to_uint8
+from models.images import to_uint8
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from models.generative import ClassifierModel, GenerativeModel
+    from explorer.worker import JobContext
+    from models.data import ImageDataset
+    from models.generative import GenerativeModel
+    from models.steps import Steps
 
 MIN_FRAMES = 2
 MAX_FRAMES = 512
-DEFAULT_CLASSIFIER = "classifier"      # the bundled classifier's name
 REFERENCE_SIZE = 2000                  # training images the frames are compared with
 CALIBRATION_SIZE = 400                 # other training images that set the "typical distance" line
 CALIBRATION_QUANTILE = 0.95
@@ -34,18 +35,6 @@ DECODE_CHUNK = 16
 FILMSTRIP_COLUMNS = 16                 # a long path's filmstrip wraps into rows of this many frames
 
 ENDPOINT_KINDS = ("latent", "seed", "image", "dataset")
-
-Check = Callable[[], None]
-Report = Callable[[int, int, Any, str], None]
-
-
-def _no_check() -> None:
-    return None
-
-
-def _no_report(done: int, total: int, partial: Any = None, message: str = "") -> None:
-    return None
-
 
 # -- settings ----------------------------------------------------------------------------------
 
@@ -185,11 +174,6 @@ def float32_values(values: Any) -> tuple[float, ...]:
 
 # -- resolving endpoints (worker) --------------------------------------------------------------
 
-_dataset_lock = threading.Lock()
-_test_split: dict[str, Any] = {}
-_references: dict[tuple[str, tuple[int, ...]], tuple[Any, float]] = {}
-
-
 def _fit_images(images: Tensor, shape: Sequence[int]) -> Tensor:
     """Images (n, C, H, W) in [0, 1] brought to shape (C', H', W'): channels averaged or repeated,
     then resized with antialiasing."""
@@ -207,47 +191,24 @@ def _fit_images(images: Tensor, shape: Sequence[int]) -> Tensor:
 def read_picture(path: str | Path, shape: Sequence[int]) -> Tensor:
     """One picture file as a (1, C, H, W) tensor in [0, 1] of the model's image shape."""
     import torch
-    from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from models.data import read_image
+
+    return torch.from_numpy(read_image(path, shape)).float().div_(255.0)[None]
+
+
+def dataset_item(index: int, test_split: ImageDataset, shape: Sequence[int]) -> tuple[Tensor, int]:
+    """Item `index` of the test split, fitted to `shape`, with its class."""
     from models.data import DataError
 
-    path = Path(path).expanduser()
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            mode = "L" if int(shape[0]) == 1 else "RGB"
-            array = np.asarray(im.convert(mode), dtype=np.uint8)
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist; choose another picture") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise DataError(f"cannot read {path} as a picture ({e}); choose a PNG or JPEG file") from None
-    x = torch.from_numpy(array.copy()).float().div_(255.0)
-    x = x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
-    return _fit_images(x, shape)
+    if not 0 <= index < len(test_split):
+        raise DataError(f"test item {index} does not exist: the test split has items 0 to {len(test_split) - 1}")
+    return _fit_images(test_split.tensor([index]), shape), int(test_split.labels[index])
 
 
-def _test_dataset(data_dir: str | None):
-    from models.data import load_fashion_mnist, resolve_data_dir
-
-    key = str(resolve_data_dir(data_dir))
-    with _dataset_lock:
-        if key not in _test_split:
-            _test_split[key] = load_fashion_mnist(data_dir, split="test")
-        return _test_split[key]
-
-
-def dataset_item(index: int, shape: Sequence[int], data_dir: str | None = None) -> tuple[Tensor, int]:
-    """Item `index` of the Fashion-MNIST test split, fitted to `shape`, with its class."""
-    from models.data import DataError
-
-    data = _test_dataset(data_dir)
-    if not 0 <= index < len(data):
-        raise DataError(f"test item {index} does not exist: the test split has items 0 to {len(data) - 1}")
-    return _fit_images(data.tensor([index]), shape), int(data.labels[index])
-
-
-def resolve_endpoint(model: GenerativeModel, endpoint: Endpoint, data_dir: str | None = None) -> Endpoint:
-    """The endpoint as a latent (kind "latent"), keeping its label and a note of its origin."""
+def resolve_endpoint(model: GenerativeModel, endpoint: Endpoint, test_split: ImageDataset | None = None) -> Endpoint:
+    """The endpoint as a latent (kind "latent"), keeping its label and a note of its origin. A
+    dataset item comes from `test_split`."""
     import torch
 
     label = endpoint.label
@@ -257,41 +218,48 @@ def resolve_endpoint(model: GenerativeModel, endpoint: Endpoint, data_dir: str |
             raise ValueError(f"{endpoint.describe()} has {got} numbers but {model.name} needs "
                              f"{model.latent_dim} (latent shape {tuple(model.latent_shape)})")
         z = torch.tensor(endpoint.latent, dtype=torch.float32)
-        if model.kind == "gan" and endpoint.psi != 1.0:
-            z = z * endpoint.psi   # what GANModel.decode does with psi, so the frame looks the same
+        if model.truncation is not None and endpoint.psi != 1.0:
+            z = z * endpoint.psi   # what decode does with psi, so the frame looks the same
         latent = float32_values(z)
     elif endpoint.kind == "seed":
         latent = float32_values(model.sample_latent(1, int(endpoint.seed or 0))[0])
     elif endpoint.kind in ("image", "dataset"):
-        if not model.can_encode:
+        if model.encoder is None:
             raise ValueError(f"{model.name} has no encoder: pick a seed, a bookmark or the current point")
         if endpoint.kind == "image":
             x = read_picture(endpoint.path or "", model.image_shape)
         else:
-            x, true_class = dataset_item(int(endpoint.index or 0), model.image_shape, data_dir)
-            if label is None and model.is_conditional:
+            if test_split is None:
+                raise ValueError("a test item needs the test split")
+            x, true_class = dataset_item(int(endpoint.index or 0), test_split, model.image_shape)
+            if label is None and model.conditional is not None:
                 label = true_class
-        labels = _labels_tensor([label], model.num_classes) if model.is_conditional else None
-        with torch.inference_mode():
-            latent = float32_values(model.encode(x, labels)[0])
+        labels = _labels_tensor([label], model.conditional.num_classes) if model.conditional is not None else None
+        latent = float32_values(model.encoder.encode(x, labels)[0])
     else:
         raise ValueError(f"unknown endpoint kind {endpoint.kind!r} (known: {', '.join(ENDPOINT_KINDS)})")
-    if not model.is_conditional:
+    if model.conditional is None:
         label = None
     elif label is None:
         label = 0
     return Endpoint("latent", latent=latent, label=label, note=endpoint.describe())
 
 
+def needs_test_split(settings: PathSettings) -> bool:
+    return any(k.kind == "dataset" for k in settings.keyframes)
+
+
 def resolve_settings(model: GenerativeModel, settings: PathSettings, data_dir: str | None = None,
-                     check: Check = _no_check) -> PathSettings:
-    """Settings whose keyframes are all latents (seeds drawn, pictures encoded)."""
+                     test_split: ImageDataset | None = None) -> PathSettings:
+    """Settings whose keyframes are all latents (seeds drawn, pictures encoded). Test items come
+    from `test_split`, else from the test split of `data_dir` (default: Fashion-MNIST)."""
+    from models.data import load_dataset
+
     if len(settings.keyframes) < 2:
         raise ValueError("a path needs two endpoints")
-    keyframes = []
-    for endpoint in settings.keyframes:
-        check()
-        keyframes.append(resolve_endpoint(model, endpoint, data_dir))
+    if test_split is None and needs_test_split(settings):
+        test_split = load_dataset(data_dir, split="test")
+    keyframes = [resolve_endpoint(model, endpoint, test_split) for endpoint in settings.keyframes]
     return replace(settings, model_name=model.name, latent_shape=tuple(model.latent_shape),
                    keyframes=tuple(keyframes))
 
@@ -355,28 +323,34 @@ class FramesChunk:
     total: int
 
 
-def decode_path(model: GenerativeModel, settings: PathSettings, check: Check = _no_check,
-                report: Report = _no_report, chunk: int = DECODE_CHUNK) -> tuple[Tensor, np.ndarray]:
-    """Decode every frame of a resolved path, a chunk at a time (check and report between chunks).
-
-    Returns the images as float (frames, C, H, W) in [0, 1] on the CPU, and as uint8 (frames, H, W, C).
-    """
+def decode_path_steps(model: GenerativeModel, settings: PathSettings,
+                      chunk: int = DECODE_CHUNK) -> Steps[tuple[Tensor, np.ndarray]]:
+    """Decode every frame of a resolved path, a chunk at a time (each chunk streamed as a
+    FramesChunk). Returns the images as float (frames, C, H, W) in [0, 1] on the CPU, and as
+    uint8 (frames, H, W, C)."""
     import torch
 
+    from models.steps import Progress
+
     latents = path_latents(settings)
-    labels = path_labels(settings, model.num_classes if model.is_conditional else 0)
+    labels = path_labels(settings, model.conditional.num_classes if model.conditional is not None else 0)
     total = settings.frames
     out: list[Tensor] = []
-    with torch.inference_mode():
-        for start in range(0, total, chunk):
-            check()
-            stop = min(start + chunk, total)
-            images = model.decode(latents[start:stop], None if labels is None else labels[start:stop])
-            images = images.float().clamp(0, 1).cpu()
-            out.append(images)
-            report(stop, total, FramesChunk(start, to_uint8(images), total), "decoding frames")
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        images = model.decode(latents[start:stop], None if labels is None else labels[start:stop])
+        images = images.float().clamp(0, 1).cpu()
+        out.append(images)
+        yield Progress(stop, total, "decoding frames", FramesChunk(start, to_uint8(images), total))
     images = torch.cat(out)
     return images, to_uint8(images)
+
+
+def decode_path(model: GenerativeModel, settings: PathSettings, chunk: int = DECODE_CHUNK) -> tuple[Tensor, np.ndarray]:
+    """`decode_path_steps` run to its end."""
+    from models.steps import run_to_end
+
+    return run_to_end(decode_path_steps(model, settings, chunk))
 
 
 # -- what happens along the path ---------------------------------------------------------------
@@ -394,44 +368,39 @@ class PathAnalysis:
     notes: tuple[str, ...] = ()              # why a part was skipped
 
 
-def default_classifier() -> str | None:
-    """The bundled classifier's name, or None when it is not installed."""
-    import resources
-
-    return DEFAULT_CLASSIFIER if DEFAULT_CLASSIFIER in resources.bundled_checkpoints() else None
-
-
-def classify_frames(classifier: ClassifierModel, images: Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted class, its probability) per image."""
-    x = _fit_images(images, classifier.image_shape)
-    probs = classifier.predict(x).float().cpu()
+def classify_frames(judge: GenerativeModel, images: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, its probability) per image, by a model with the classifier capability."""
+    x = _fit_images(images, judge.image_shape)
+    probs = judge.classifier.predict(x).float().cpu()
     confidence, classes = probs.max(dim=1)
     return classes.numpy().astype(np.int64), confidence.numpy().astype(np.float64)
 
 
-def reference_set(shape: Sequence[int], data_dir: str | None = None) -> tuple[Tensor, float]:
-    """A fixed subsample of Fashion-MNIST train fitted to `shape`, flattened (N, D), and the
+@dataclass(frozen=True)
+class ReferenceSet:
+    images: Any                  # (N, D) float tensor: training images, flattened
+    typical: float               # the nearest-reference distance real images stay below
+
+
+def reference_set(shape: Sequence[int], data_dir: str | None = None) -> ReferenceSet:
+    """A fixed subsample of the training split fitted to `shape`, flattened, and the
     CALIBRATION_QUANTILE of the nearest-reference distance of other, real training images: the
-    distance beyond which a frame looks unlike the training data. Cached per data folder and shape."""
+    distance beyond which a frame looks unlike the training data."""
     import torch
 
-    from models.data import load_fashion_mnist, resolve_data_dir
+    from models.data import load_dataset
 
-    key = (str(resolve_data_dir(data_dir)), tuple(int(s) for s in shape))
-    with _dataset_lock:
-        if key not in _references:
-            data = load_fashion_mnist(data_dir, split="train")
-            n_ref = min(REFERENCE_SIZE, max(1, len(data) - CALIBRATION_SIZE))
-            order = np.random.default_rng(0).permutation(len(data))
-            refs = _fit_images(data.tensor(order[:n_ref]), shape).reshape(n_ref, -1)
-            held = order[n_ref:n_ref + CALIBRATION_SIZE]
-            if len(held):
-                calib = _rms_nearest(_fit_images(data.tensor(held), shape).reshape(len(held), -1), refs)
-                typical = float(torch.quantile(calib, CALIBRATION_QUANTILE))
-            else:
-                typical = float("nan")
-            _references[key] = (refs, typical)
-        return _references[key]
+    data = load_dataset(data_dir, split="train")
+    n_ref = min(REFERENCE_SIZE, max(1, len(data) - CALIBRATION_SIZE))
+    order = np.random.default_rng(0).permutation(len(data))
+    refs = _fit_images(data.tensor(order[:n_ref]), shape).reshape(n_ref, -1)
+    held = order[n_ref:n_ref + CALIBRATION_SIZE]
+    if len(held):
+        calib = _rms_nearest(_fit_images(data.tensor(held), shape).reshape(len(held), -1), refs)
+        typical = float(torch.quantile(calib, CALIBRATION_QUANTILE))
+    else:
+        typical = float("nan")
+    return ReferenceSet(refs, typical)
 
 
 def _rms_nearest(x: Tensor, refs: Tensor) -> Tensor:
@@ -465,27 +434,28 @@ def jump_frames(distances: np.ndarray, typical: float | None) -> tuple[int, ...]
     return tuple(marks)
 
 
-def analyse_path(images: Tensor, classifier: ClassifierModel | None, data_dir: str | None = None,
-                 check: Check = _no_check, classifier_note: str = "") -> PathAnalysis:
-    """Classifier predictions and nearest-training-image distances for decoded frames."""
+def analyse_path(images: Tensor, judge: GenerativeModel | None, data_dir: str | None = None,
+                 judge_note: str = "", references: ReferenceSet | str | None = None) -> PathAnalysis:
+    """Classifier predictions and nearest-training-image distances for decoded frames. `references`
+    is the reference set (or why there is none); None reads it from `data_dir`."""
     from models.data import DataError
 
-    notes = [classifier_note] if classifier_note else []
+    notes = [judge_note] if judge_note else []
     classes = confidence = None
     names: tuple[str, ...] = ()
-    if classifier is not None:
-        classes, confidence = classify_frames(classifier, images)
-        names = tuple(classifier.class_names) or tuple(str(i) for i in range(classifier.num_classes or 10))
-    check()
-    distances = None
-    typical = None
-    try:
-        refs, typical = reference_set(tuple(images.shape[1:]), data_dir)
-    except DataError as e:
-        notes.append(f"Distance to the training data skipped: {e}")
+    if judge is not None:
+        classes, confidence = classify_frames(judge, images)
+        names = tuple(judge.classifier.class_names)
+    if references is None:
+        try:
+            references = reference_set(tuple(images.shape[1:]), data_dir)
+        except DataError as e:
+            references = str(e)
+    distances = typical = None
+    if isinstance(references, str):
+        notes.append(f"Distance to the training data skipped: {references}")
     else:
-        check()
-        distances = nearest_distances(images, refs)
+        distances, typical = nearest_distances(images, references.images), references.typical
     warnings = jump_frames(distances, typical) if distances is not None else ()
     return PathAnalysis(classes, confidence, names, distances, typical, warnings, tuple(notes))
 
@@ -499,7 +469,7 @@ class PathResult:
     analysis: PathAnalysis = field(default_factory=PathAnalysis)
 
 
-def _open_classifier(ctx: Any, source: str | None) -> tuple[Any, str]:
+def _open_judge(ctx: JobContext, source: str | None) -> tuple[GenerativeModel | None, str]:
     from models.checkpoint import CheckpointError
 
     if not source:
@@ -508,25 +478,44 @@ def _open_classifier(ctx: Any, source: str | None) -> tuple[Any, str]:
         model = ctx.model(source)
     except CheckpointError as e:
         return None, f"Classifier unavailable: {e}"
-    if getattr(model, "kind", "") != "classifier":
+    if model.classifier is None:
         return None, f"{source} is not a classifier, so frames are not classified."
     return model, ""
 
 
-def interpolation_job(settings: PathSettings, classifier: str | None = None, analyse: bool = True,
-                      data_dir: str | None = None) -> Callable[[Any], PathResult]:
-    """Resolve the endpoints, decode every frame (streamed as FramesChunk partials), then analyse."""
+def _references(ctx: JobContext, shape: Sequence[int], data_dir: str | None) -> ReferenceSet | str:
+    """The reference set, cached on the worker, or why there is none."""
+    from models.data import DataError
 
-    def job(ctx: Any) -> PathResult:
+    def compute() -> ReferenceSet | str:
+        try:
+            return reference_set(shape, data_dir)
+        except DataError as e:
+            return str(e)
+
+    return ctx.cached_value(("references", data_dir, tuple(int(s) for s in shape)), compute)
+
+
+def _test_split(ctx: JobContext, model: GenerativeModel, settings: PathSettings,
+                data_dir: str | None) -> ImageDataset | None:
+    return ctx.dataset("test", tuple(model.image_shape), data_dir) if needs_test_split(settings) else None
+
+
+def interpolation_job(settings: PathSettings, classifier: str | None = None, analyse: bool = True,
+                      data_dir: str | None = None) -> Callable[[JobContext], Steps[PathResult]]:
+    """Resolve the endpoints, decode every frame (streamed as FramesChunk partials), then analyse."""
+    from models.steps import Progress
+
+    def job(ctx: JobContext) -> Steps[PathResult]:
         model = ctx.model(settings.model)
-        resolved = resolve_settings(model, settings, data_dir, ctx.check)
-        report = ctx.progress
-        images, frames = decode_path(model, resolved, ctx.check, report)
+        resolved = resolve_settings(model, settings, data_dir, _test_split(ctx, model, settings, data_dir))
+        images, frames = yield from decode_path_steps(model, resolved)
         analysis = PathAnalysis()
         if analyse:
-            report(settings.frames, settings.frames, None, "analysing frames")
-            clf, note = _open_classifier(ctx, classifier)
-            analysis = analyse_path(images, clf, data_dir, ctx.check, note)
+            yield Progress(settings.frames, settings.frames, "analysing frames")
+            judge, note = _open_judge(ctx, classifier)
+            references = _references(ctx, tuple(images.shape[1:]), data_dir)
+            analysis = analyse_path(images, judge, data_dir, note, references)
         return PathResult(resolved, frames, analysis)
 
     return job
@@ -540,51 +529,56 @@ class ExportResult:
 
 
 def export_job(settings: PathSettings, out: str, kind: str = "gif", frames: np.ndarray | None = None,
-               overwrite: bool = False, columns: int | None = None) -> Callable[[Any], ExportResult]:
-    """Write the path as a GIF or a PNG filmstrip (rows of FILMSTRIP_COLUMNS frames unless
-    `columns` is given). Decodes the frames first unless `frames`
-    (uint8, matching settings.frames) are given. Progress per frame; cancelling removes the
-    temporary file and leaves no output."""
+               overwrite: bool = False, columns: int | None = None) -> Callable[[JobContext], Steps[ExportResult]]:
+    """Write the path as a GIF or a PNG filmstrip (see export_steps). Cancelling leaves no output."""
 
-    def job(ctx: Any) -> ExportResult:
-        return export_path(settings, out, kind, frames, overwrite, columns,
-                           model_fn=lambda: ctx.model(settings.model), check=ctx.check, report=ctx.progress)
+    def job(ctx: JobContext) -> Steps[ExportResult]:
+        return export_steps(settings, out, kind, frames, overwrite, columns, model_fn=lambda: ctx.model(settings.model))
 
     return job
+
+
+def export_steps(settings: PathSettings, out: str | Path, kind: str = "gif", frames: np.ndarray | None = None,
+                 overwrite: bool = False, columns: int | None = None,
+                 model_fn: Callable[[], GenerativeModel] | None = None) -> Steps[ExportResult]:
+    """Headless export, shared by the worker job, the command line and the bench: decodes the
+    frames first unless `frames` (uint8, matching settings.frames) are given, then writes a GIF or
+    a PNG filmstrip (rows of FILMSTRIP_COLUMNS frames unless `columns` is given)."""
+    from explorer.export import frame_order, write_filmstrip, write_gif
+    from models.steps import Progress
+
+    if kind not in ("gif", "png"):
+        raise ValueError(f"unknown export kind {kind!r}: use 'gif' or 'png'")
+    written = len(frame_order(settings.frames, settings.pingpong)) if kind == "gif" else 1
+    if not settings.resolved or frames is None or len(frames) != settings.frames:
+        if model_fn is None:
+            raise ValueError("no frames and no model to decode them with")
+        model = model_fn()
+        settings = resolve_settings(model, settings)
+        decoding = decode_path_steps(model, settings)
+        while True:
+            try:
+                report = next(decoding)
+            except StopIteration as finished:
+                _, frames = finished.value
+                break
+            yield Progress(report.done, settings.frames + 1, "decoding frames")
+    yield Progress(settings.frames, settings.frames + 1, "writing")
+    if kind == "gif":
+        path = write_gif(out, frames, fps=settings.fps, scale=settings.scale, loop=settings.loop,
+                         pingpong=settings.pingpong, settings=settings.to_dict(), overwrite=overwrite)
+        return ExportResult(str(path), written, "gif")
+    columns = columns or min(len(frames), FILMSTRIP_COLUMNS)
+    path = write_filmstrip(out, frames, scale=settings.scale, columns=columns, settings=settings.to_dict(),
+                           overwrite=overwrite)
+    return ExportResult(str(path), len(frames), "png")
 
 
 def export_path(settings: PathSettings, out: str | Path, kind: str = "gif", frames: np.ndarray | None = None,
                 overwrite: bool = False, columns: int | None = None,
                 model_fn: Callable[[], GenerativeModel] | None = None,
-                check: Check = _no_check, report: Report = _no_report) -> ExportResult:
-    """Headless export, shared by the worker job, the command line and the bench."""
-    from explorer.export import frame_order, write_filmstrip, write_gif
+                on_progress: Callable[[Any], None] | None = None) -> ExportResult:
+    """`export_steps` run to its end; `on_progress` hears each models.steps.Progress."""
+    from models.steps import run_to_end
 
-    if kind not in ("gif", "png"):
-        raise ValueError(f"unknown export kind {kind!r}: use 'gif' or 'png'")
-    written = len(frame_order(settings.frames, settings.pingpong)) if kind == "gif" else 1
-    offset = 0
-    if not settings.resolved or frames is None or len(frames) != settings.frames:
-        if model_fn is None:
-            raise ValueError("no frames and no model to decode them with")
-        model = model_fn()
-        settings = resolve_settings(model, settings, check=check)
-        offset = settings.frames
-        total = offset + written
-        _, frames = decode_path(model, settings, check,
-                                lambda d, t, p=None, m="": report(d, total, None, "decoding frames"))
-    total = offset + written
-
-    def progress(done: int, steps: int) -> None:
-        check()       # raising here removes the temporary file
-        report(offset + round(done * written / max(steps, 1)), total, None, "writing")
-
-    if kind == "gif":
-        path = write_gif(out, frames, fps=settings.fps, scale=settings.scale, loop=settings.loop,
-                         pingpong=settings.pingpong, settings=settings.to_dict(), overwrite=overwrite,
-                         progress=progress)
-        return ExportResult(str(path), written, "gif")
-    columns = columns or min(len(frames), FILMSTRIP_COLUMNS)
-    path = write_filmstrip(out, frames, scale=settings.scale, columns=columns, settings=settings.to_dict(),
-                           overwrite=overwrite, progress=progress)
-    return ExportResult(str(path), len(frames), "png")
+    return run_to_end(export_steps(settings, out, kind, frames, overwrite, columns, model_fn), on_progress)

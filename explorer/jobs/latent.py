@@ -6,27 +6,23 @@ class weights; everything comes back as uint8 pixels and NumPy arrays.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from explorer.jobs.common import to_uint8
+from explorer.jobs.common import cached_directions, judges
+from models.images import to_uint8
 from explorer.worker import JobContext
-from models.data import DataError, load_dataset
-from models.generative import GANModel, GenerativeModel
-from models.latent import ganspace_directions, plane_grid, principal_directions
+from models.devices import torch_threads
+from models.directions import Directions
+from models.generative import GenerativeModel
+from models.latent import plane_grid
+from models.steps import Steps
 
 Label = int | Sequence[float] | np.ndarray | None
-
-# GANSpace samples: enough latents for a stable PCA of a few thousand early features, small
-# enough to finish in a couple of seconds on two CPU cores.
-GANSPACE_SAMPLES = 3000
-PRIOR_SAMPLES = 2000       # VAE fallback when the dataset is missing
-BATCH = 250
 
 
 @dataclass(frozen=True)
@@ -34,6 +30,7 @@ class Frame:
     image: np.ndarray                 # (H, W, C) uint8
     probs: np.ndarray | None = None   # (num_classes,) from the classifier, when one applies
     latent: np.ndarray | None = None  # (D,) the point decoded
+    seed: int | None = None           # the prior sample decoded, when the point came from a seed
 
 
 @dataclass(frozen=True)
@@ -42,15 +39,6 @@ class NeighbourGrid:
     k: int
     cell: tuple[int, int]             # (H, W) of one image
     gap: int
-
-
-@dataclass(frozen=True)
-class Directions:
-    mean: np.ndarray                  # (D,)
-    directions: np.ndarray            # (k, D) unit rows
-    std: np.ndarray                   # (k,) spread of the samples along each direction
-    method: str                       # "GANSpace" | "PCA of the test set" | ...
-    message: str = ""                 # e.g. why a fallback was used
 
 
 def labels_tensor(label: Label, n: int) -> Tensor | None:
@@ -69,27 +57,6 @@ def latent_tensor(model: GenerativeModel, latent: np.ndarray) -> Tensor:
     return flat.reshape(-1, *model.latent_shape)
 
 
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Runs torch kernels on n threads for a while. Only the worker thread runs torch, so the
-    process-wide setting is in effect this job's own."""
-    before = torch.get_num_threads()
-    if before != n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if before != n:
-            torch.set_num_threads(before)
-
-
-def decode(model: GenerativeModel, z: Tensor, label: Label, psi: float) -> Tensor:
-    labels = labels_tensor(label, len(z))
-    if isinstance(model, GANModel):
-        return model.decode(z, labels, psi=psi)
-    return model.decode(z, labels)
-
-
 def decode_job(source: str, latent: np.ndarray | None, label: Label = None, psi: float = 1.0,
                classifier: str | None = None, seed: int | None = None) -> Callable[[JobContext], Frame]:
     """One image at batch 1: the latency path of a slider drag, so nothing else happens here.
@@ -104,13 +71,14 @@ def decode_job(source: str, latent: np.ndarray | None, label: Label = None, psi:
         z = model.sample_latent(1, int(seed)) if latent is None else latent_tensor(model, latent)
         # One image is too small to gain from parallel kernels: a second thread only waits for a
         # core that the UI thread needs, and stalls for tens of ms when the cores are busy.
-        with intra_op_threads(1):
-            images = decode(model, z, label, psi)
+        with torch_threads(1):
+            images = model.decode(z, labels_tensor(label, 1), psi=psi)
             probs = None
-            if judge is not None and tuple(judge.image_shape) == tuple(images.shape[1:]):
-                probs = judge.predict(images)[0].float().cpu().numpy()
-        flat = latent if latent is not None else z.reshape(-1).numpy().astype(np.float32)
-        return Frame(to_uint8(images)[0], probs, flat)
+            if judges(judge, model):
+                probs = judge.classifier.predict(images)[0].float().cpu().numpy()
+        if latent is not None:
+            return Frame(to_uint8(images)[0], probs, latent)
+        return Frame(to_uint8(images)[0], probs, z.reshape(-1).numpy().astype(np.float32), int(seed))
 
     return job
 
@@ -138,82 +106,19 @@ def neighbours_job(source: str, latent: np.ndarray, u: np.ndarray, v: np.ndarray
         model = ctx.model(source)
         grid = plane_grid(torch.from_numpy(latent), torch.from_numpy(u), torch.from_numpy(v), k, extent)
         grid = grid.flip(0)                  # plane_grid's rows go along +v; on screen +v is up
-        ctx.check()
-        images = decode(model, grid.reshape(k * k, *model.latent_shape), label, psi)
+        images = model.decode(grid.reshape(k * k, *model.latent_shape), labels_tensor(label, k * k), psi=psi)
         pixels = to_uint8(images)
         return NeighbourGrid(mosaic(pixels, k), k, (pixels.shape[1], pixels.shape[2]), 1)
 
     return job
 
 
-def directions_job(source: str, k: int = 10, label: Label = None, seed: int = 0,
-                   data: str | None = None) -> Callable[[JobContext], Directions]:
-    """Principal directions: GANSpace for GANs, PCA of the encoded test set for models with an
-    encoder (falling back to encoded prior samples when the dataset is missing)."""
+def directions_job(source: str, label: Label = None, seed: int = 0,
+                   data: str | None = None) -> Callable[[JobContext], Steps[Directions]]:
+    """The model's principal directions (models/directions.py), cached on the worker per model
+    file, class and seed: a long job, so the frames of a drag are served while it runs."""
 
-    def job(ctx: JobContext) -> Directions:
-        model = ctx.model(source)
-        k_ = max(1, min(k, model.latent_dim))
-        if isinstance(model, GANModel):
-            return _ganspace(ctx, model, k_, label, seed)
-        if model.can_encode:
-            return _encoded_pca(ctx, model, k_, label, seed, data)
-        raise ValueError(f"principal directions need a GAN or a model with an encoder, not a {model.kind}")
+    def job(ctx: JobContext) -> Steps[Directions]:
+        return cached_directions(ctx, source, label, seed, data)
 
     return job
-
-
-def _ganspace(ctx: JobContext, model: GANModel, k: int, label: Label, seed: int) -> Directions:
-    latents = model.sample_latent(GANSPACE_SAMPLES, seed)
-    # The PCA and the regression after the activations take about a fifth of the time.
-    total = len(latents) + len(latents) // 4
-    done = 0
-
-    def features(z: Tensor) -> Tensor:
-        nonlocal done
-        ctx.check()
-        out = model.early_features(z, labels_tensor(label, len(z)))
-        done += len(z)
-        finished = done >= len(latents)
-        ctx.progress(done, total, message="GANSpace: PCA" if finished else "GANSpace: activations")
-        return out
-
-    mean, directions, std = ganspace_directions(features, latents, k, batch_size=BATCH)
-    return Directions(_np(mean), _np(directions), _np(std), "GANSpace")
-
-
-def _encoded_pca(ctx: JobContext, model: GenerativeModel, k: int, label: Label, seed: int,
-                 data: str | None) -> Directions:
-    message = ""
-    try:
-        dataset = load_dataset(data, split="test", image_shape=model.image_shape)
-        images = dataset.tensor()
-        labels = dataset.labels_tensor() if dataset.has_labels else None
-        method = "PCA of the encoded test set"
-    except DataError as e:
-        message = f"{e} — directions come from encoded samples of the prior instead"
-        images, labels = None, None
-        method = "PCA of encoded prior samples"
-    if images is None:
-        z = model.sample_latent(PRIOR_SAMPLES, seed)
-        chunks = []
-        for i, chunk in enumerate(z.split(BATCH)):
-            ctx.check()
-            chunks.append(decode(model, chunk, label, 1.0).cpu())
-            ctx.progress(i + 1, 2 * len(z.split(BATCH)), message="decoding prior samples")
-        images = torch.cat(chunks)
-    if model.is_conditional and labels is None:
-        labels = labels_tensor(label if label is not None else 0, len(images))
-    codes = []
-    batches = list(range(0, len(images), BATCH))
-    for i, start in enumerate(batches):
-        ctx.check()
-        batch_labels = None if labels is None else labels[start:start + BATCH]
-        codes.append(model.encode(images[start:start + BATCH], batch_labels).reshape(-1, model.latent_dim).cpu())
-        ctx.progress(i + 1, len(batches), message="encoding")
-    mean, directions, std = principal_directions(torch.cat(codes), k)
-    return Directions(_np(mean), _np(directions), _np(std), method, message)
-
-
-def _np(t: Tensor) -> np.ndarray:
-    return t.detach().float().cpu().numpy()

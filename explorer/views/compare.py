@@ -10,14 +10,13 @@ cancel). Below, the metrics table measures both models on the worker, each figur
 explanation in its tooltip.
 
 All model work is a job from explorer/jobs/compare.py on the worker; the views only build
-pictures from the arrays that come back, and this panel drops results older than the newest on a
-channel. The columns are `ModelColumn`s (explorer/views/compare_column.py).
+pictures from the arrays that come back. Each column has its own channels; the metrics have one
+of theirs. The columns are `ModelColumn`s (explorer/views/compare_column.py).
 """
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
 from explorer.context import AppContext
 from explorer.model_info import ModelInfo
 from explorer.jobs.common import load_info_job
-from explorer.jobs.compare import MAP_KINDS, EndpointSpec, metrics_job
+from explorer.jobs.compare import EndpointSpec, metrics_job
 from explorer.views.actions import panel_action
-from explorer.views.compare_column import ModelColumn, channel_name
+from explorer.views.compare_column import ModelColumn
 from explorer.views.latent_map import ClassLegend
 from explorer.views.layout import row
-from explorer.worker import Progress, Request, Result
+from explorer.worker import JobProgress, Result
 
 METRICS_CHANNEL = "compare-metrics"
 SIDES = ("left", "right")
@@ -46,10 +45,16 @@ LINK_MODES: tuple[tuple[str, str, str], ...] = (
     ("images", "Same images", "Both models go between the same two real test images: the VAE encodes them, "
                                "the GAN is inverted onto them by optimising its latent"),
 )
-DEFAULT_MODELS = {"left": ("vae", "vae"), "right": ("dcgan", "gan")}   # (preferred name, fallback kind)
+# (preferred name, a capability of the fallback): a model with an encoder beside one without
+DEFAULT_MODELS = {"left": ("vae", True), "right": ("dcgan", False)}
 DEFAULT_FRAMES = 12
 DEFAULT_METRIC_SAMPLES = 500
 PLAY_INTERVAL_MS = 125
+
+
+def shown_here(info: ModelInfo) -> bool:
+    """The compare view shows models that decode in one pass and have a prior to sample."""
+    return info.can("prior") and not info.can("sampler")
 
 
 def format_metric(key: str, value: Any, info: ModelInfo | None) -> tuple[str, str]:
@@ -86,8 +91,7 @@ class ComparePanel(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context
-        self._latest: dict[str, int] = {}          # newest request id per channel
-        self._running: set[str] = set()            # channels with a request not yet answered
+        self.metrics_channel = context.channel(METRICS_CHANNEL)
         self.report: dict[str, Any] | None = None
         self.active = False        # becomes True the first time the view is shown
         self.stale = False         # something changed while the view was hidden
@@ -96,8 +100,10 @@ class ComparePanel(QWidget):
         self._timer.timeout.connect(self._advance)
         self._build()
         self._build_actions()
-        context.worker.result_ready.connect(self._on_result)
-        context.worker.progress_changed.connect(self._on_progress)
+        self.metrics_channel.result_ready.connect(self._show_metrics)
+        self.metrics_channel.progress_changed.connect(self._on_metrics_progress)
+        for column in self.columns.values():
+            column.channels["load"].result_ready.connect(lambda result, c=column: self._loaded(c, result))
         self._populate()
 
     # -- construction -------------------------------------------------------------------------------
@@ -258,17 +264,17 @@ class ComparePanel(QWidget):
                 self.next_action, None, self.swap_action]
 
     def _populate(self) -> None:
-        infos = [info for info in self.context.models if info.kind in MAP_KINDS]
+        infos = [info for info in self.context.models if shown_here(info)]
         current = self.context.current
-        if current is not None and current.kind in MAP_KINDS and all(i.source != current.source for i in infos):
+        if current is not None and shown_here(current) and all(i.source != current.source for i in infos):
             infos.append(current)
         for side in SIDES:
             saved = self.context.settings.value(f"compare/{side}/model")
             preferred = str(saved) if saved and any(i.source == str(saved) for i in infos) else None
             if preferred is None:
-                name, kind = DEFAULT_MODELS[side]
+                name, encodes = DEFAULT_MODELS[side]
                 match = next((i for i in infos if i.name == name or Path(i.source).stem == name), None)
-                match = match or next((i for i in infos if i.kind == kind), None)
+                match = match or next((i for i in infos if i.can("encoder") == encodes), None)
                 preferred = match.source if match is not None else None
             self.columns[side].populate(infos, preferred)
 
@@ -312,73 +318,22 @@ class ComparePanel(QWidget):
         return seed, seed + 1
 
     # -- worker traffic ------------------------------------------------------------------------------
-    def submit(self, channel: str, job: Callable[..., Any], label: str) -> int:
-        request = Request(channel, job, label)
-        self._latest[channel] = request.id
-        self._running.add(channel)
-        return self.context.worker.submit(request)
-
-    def drop(self, channel: str) -> None:
-        """Forgets (and cancels) the request of `channel`: its result will not be shown."""
-        if channel in self._running:
-            self.context.worker.cancel(channel)
-        self._running.discard(channel)
-        self._latest.pop(channel, None)
-
-    def any_pending(self, side: str) -> bool:
-        return any(c.startswith(channel_name(side, "")) for c in self._running)
-
     def is_busy(self) -> bool:
         """True while any request of this panel waits for its result."""
-        return bool(self._running)
+        return self.metrics_channel.busy or any(column.busy() for column in self.columns.values())
 
-    def _route(self, channel: str) -> tuple[ModelColumn | None, str]:
-        for side in SIDES:
-            prefix = channel_name(side, "")
-            if channel.startswith(prefix):
-                return self.columns[side], channel[len(prefix):]
-        return None, ""
-
-    def _on_progress(self, progress: Progress) -> None:
-        if self._latest.get(progress.channel) != progress.request_id:
-            return
-        if progress.channel == METRICS_CHANNEL:
-            self.metrics_progress.setMaximum(max(1, progress.total))
-            self.metrics_progress.setValue(min(progress.done, max(1, progress.total)))
-            self.metrics_progress.setFormat(f"{progress.message or 'measuring'} %p%")
-            self.metrics_progress.show()
-            return
-        column, what = self._route(progress.channel)
-        if column is not None:
-            column.handle_progress(what, progress)
-
-    def _on_result(self, result: Result) -> None:
-        if self._latest.get(result.channel) != result.request_id:
-            return
-        self._running.discard(result.channel)
-        if result.channel == METRICS_CHANNEL:
-            self._show_metrics(result)
-            return
-        column, what = self._route(result.channel)
-        if column is not None:
-            if what == "load":
-                self._loaded(column, result)
-            else:
-                column.handle_result(what, result)
+    def _on_metrics_progress(self, progress: JobProgress) -> None:
+        self.metrics_progress.setMaximum(max(1, progress.total))
+        self.metrics_progress.setValue(min(progress.done, max(1, progress.total)))
+        self.metrics_progress.setFormat(f"{progress.message or 'measuring'} %p%")
+        self.metrics_progress.show()
 
     def cancel(self) -> None:
-        """Stops every running compare job (inversion, maps, scatters, measurement)."""
-        # A request still queued is dropped by the worker without a result, so the panel closes
-        # each channel itself instead of waiting for an answer.
-        for channel in list(self._running):
-            self.drop(channel)
-            if channel == METRICS_CHANNEL:
-                self.metrics_progress.hide()
-                self.metrics_note.setText("Measurement cancelled.")
-                continue
-            column, what = self._route(channel)
-            if column is not None:
-                column.cancelled(what)
+        """Stops every running compare job (inversion, maps, scatters, measurement); each one's
+        "cancelled" result puts its part of the view back to idle."""
+        self.metrics_channel.cancel()
+        for column in self.columns.values():
+            column.cancel()
         self.play_button.setChecked(False)
         self.context.status.emit("Compare: cancelled")
 
@@ -394,21 +349,24 @@ class ComparePanel(QWidget):
         """Loads a checkpoint on the worker for `column` (it is added to the chooser when loaded)."""
         self.context.settings.setValue("compare/open_dir", str(Path(source).parent))
         column.show_error("")
-        return self.submit(channel_name(column.side, "load"), load_info_job(self.context.resolve_source(source)),
-                           f"open {Path(source).name}")
+        return column.channels["load"].submit(load_info_job(self.context.resolve_source(source)),
+                                              f"open {Path(source).name}")
 
     def _loaded(self, column: ModelColumn, result: Result) -> None:
+        if result.cancelled:
+            return
         if not result.ok:
             column.show_error(result.error or "could not open the checkpoint")
             return
         info: ModelInfo = result.value
-        if info.kind not in MAP_KINDS:
-            column.show_error(f"{info.name} is a {info.kind}: the compare view shows VAEs and GANs")
+        if not shown_here(info):
+            column.show_error(f"{info.name} is a {info.kind_title}: the compare view shows models that decode "
+                              f"a sample of their prior in one pass (VAEs and GANs)")
             return
         for other in self.columns.values():
             if other._index_of(info.source) < 0 and other is not column:
                 other.model_combo.insertItem(max(0, other.model_combo.count() - 2),
-                                             f"{info.name}  ({info.kind.upper()})", info)
+                                             f"{info.name}  ({info.kind_title})", info)
         column.add_model(info)
 
     def swap(self) -> None:
@@ -509,8 +467,7 @@ class ComparePanel(QWidget):
         self.metrics_note.setText(f"Measuring {left.name} and {right.name} with {samples} samples, seed {seed}…")
         self.metrics_progress.setValue(0)
         self.metrics_progress.show()
-        self.submit(METRICS_CHANNEL, metrics_job(left.source, right.source, classifier, samples, seed),
-                    "metrics")
+        self.metrics_channel.submit(metrics_job(left.source, right.source, classifier, samples, seed), "metrics")
 
     def _show_metrics(self, result: Result) -> None:
         self.metrics_progress.hide()

@@ -3,7 +3,7 @@ current frame of a linked path, with the strip of frames and, for real-image end
 targets, reconstructions and inversion loss), and its latent map and scatter.
 
 The column asks its `ComparePanel` for the linked state (mode, endpoints, frames) and sends its
-requests through it, so one place keeps the newest request id per channel.
+requests through its own channels (one per kind of request: load, point, path, map, scatter).
 """
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ from explorer.views.image_view import BACKGROUND, ImageView
 from explorer.views.latent_map import (FASHION_MNIST_CLASSES, LatentMapView, LatentScatterView, class_colour,
                                        class_name, class_rgb_table)
 from explorer.views.layout import row
-from explorer.worker import Progress, Result
+from explorer.worker import JobProgress, Result
 
 if TYPE_CHECKING:
     from explorer.views.compare import ComparePanel
 
 CHANNEL_PREFIX = "compare"
+REQUESTS = ("load", "point", "path", "map", "scatter")
 PLANES: tuple[tuple[str, str, str], ...] = (
     ("dims", "Dimensions", "Two latent dimensions, varied around the prior's mean"),
     ("pca", "Principal", "The two principal directions: those along which the model's latents vary most "
@@ -87,6 +88,13 @@ class ModelColumn(QWidget):
         self._scatter_key: tuple[Any, ...] | None = None
         self._map_key: tuple[Any, ...] | None = None
         self._history: list[tuple[int, float]] = []   # (step, loss) of the running inversion
+        context = panel.context
+        self.channels = {what: context.channel(channel_name(side, what), intermediate=(what == "point"))
+                         for what in REQUESTS}
+        for what, channel in self.channels.items():
+            if what != "load":
+                channel.result_ready.connect(lambda result, w=what: self.handle_result(w, result))
+                channel.progress_changed.connect(lambda progress, w=what: self.handle_progress(w, progress))
         self._build()
 
     # -- construction -------------------------------------------------------------------------------
@@ -306,7 +314,7 @@ class ModelColumn(QWidget):
         with QSignalBlocker(self.model_combo):
             self.model_combo.clear()
             for info in infos:
-                self.model_combo.addItem(f"{info.name}  ({info.kind.upper()})", info)
+                self.model_combo.addItem(f"{info.name}  ({info.kind_title})", info)
                 self.model_combo.setItemData(self.model_combo.count() - 1, info.tooltip(),
                                              Qt.ItemDataRole.ToolTipRole)
             self.model_combo.insertSeparator(self.model_combo.count())
@@ -331,7 +339,7 @@ class ModelColumn(QWidget):
                       and self.model_combo.itemData(i).source == info.source), -1)
         if index < 0:
             index = self.model_combo.count() - 2    # before the separator and "Open…"
-            self.model_combo.insertItem(max(0, index), f"{info.name}  ({info.kind.upper()})", info)
+            self.model_combo.insertItem(max(0, index), f"{info.name}  ({info.kind_title})", info)
             index = max(0, index)
             self.model_combo.setItemData(index, info.tooltip(), Qt.ItemDataRole.ToolTipRole)
         with QSignalBlocker(self.model_combo):
@@ -357,6 +365,10 @@ class ModelColumn(QWidget):
         return -1
 
     def set_model(self, info: ModelInfo | None) -> None:
+        for what, channel in self.channels.items():
+            if what != "load":
+                channel.reset()
+        self.progress.hide()
         self.info = info
         self.strip = None
         self.latent_map = None
@@ -385,12 +397,13 @@ class ModelColumn(QWidget):
                 box.setValue(min(value, dims - 1))
         with QSignalBlocker(self.class_combo):
             self.class_combo.clear()
-            for i, name in enumerate(info.class_names if info.is_conditional else ()):
+            for i, name in enumerate(info.class_names if info.can("conditional") else ()):
                 self.class_combo.addItem(name, i)
-        self.class_combo.setVisible(info.is_conditional)
-        self.class_label.setVisible(info.is_conditional)
-        self.samples_box.setVisible(info.kind == "gan")
-        self.samples_label.setVisible(info.kind == "gan")
+        self.class_combo.setVisible(info.can("conditional"))
+        self.class_label.setVisible(info.can("conditional"))
+        # a scatter of prior samples (models without an encoder) has a sample count
+        self.samples_box.setVisible(not info.can("encoder"))
+        self.samples_label.setVisible(not info.can("encoder"))
         self._update_plane_controls()
         self.model_changed.emit(info)
         self.refresh()
@@ -398,7 +411,7 @@ class ModelColumn(QWidget):
     # -- what the user asks for -------------------------------------------------------------------
     @property
     def label(self) -> int | None:
-        if self.info is None or not self.info.is_conditional:
+        if self.info is None or not self.info.can("conditional"):
             return None
         return int(self.class_combo.currentData() or 0)
 
@@ -474,10 +487,10 @@ class ModelColumn(QWidget):
         self.dice.setEnabled(mode in ("independent", "seed"))
         if mode in ("path", "images"):
             # a seed's image still on its way would cover the path's frame
-            self.panel.drop(channel_name(self.side, "point"))
+            self.channels["point"].reset()
             self.request_path()
         else:
-            self.panel.drop(channel_name(self.side, "path"))
+            self.channels["path"].reset()
             self.strip = None
             self.request_point(int(self.seed_box.value()), f"seed {self.seed_box.value()}")
         if self.tabs.currentIndex() == 0:
@@ -489,9 +502,7 @@ class ModelColumn(QWidget):
         if self.info is None:
             return
         point = latent if isinstance(latent, int) else np.asarray(latent, dtype=np.float32)
-        self.panel.submit(channel_name(self.side, "point"),
-                          point_job(self.info.source, point, self.label, self.panel.classifier()),
-                          what)
+        self.channels["point"].submit(point_job(self.info.source, point, self.label, self.panel.classifier()), what)
 
     def request_path(self) -> None:
         if self.info is None:
@@ -500,15 +511,14 @@ class ModelColumn(QWidget):
         self.strip = None
         self._history = []
         self.loss_curve.setData([], [])
-        inverting = a.kind == "test" and self.info.kind == "gan"
+        inverting = a.kind == "test" and not self.info.can("encoder")
         self.ends_box.setVisible(a.kind == "test")
         self.loss_plot.setVisible(inverting)
         self.strip_caption.setText("Inverting the generator onto the test images…" if inverting else "")
-        self.panel.submit(channel_name(self.side, "path"),
-                          path_job(self.info.source, a, b, self.panel.frames(), self.panel.spherical(),
-                                   self.label, self.panel.classifier(),
-                                   inversion=InversionSettings(steps=self.panel.inversion_steps())),
-                          f"path {a.describe()} to {b.describe()}")
+        self.channels["path"].submit(path_job(self.info.source, a, b, self.panel.frames(), self.panel.spherical(),
+                                              self.label, self.panel.classifier(),
+                                              inversion=InversionSettings(steps=self.panel.inversion_steps())),
+                                     f"path {a.describe()} to {b.describe()}")
 
     def request_map(self) -> None:
         if self.info is None or self.tabs.currentIndex() != 0:
@@ -530,27 +540,33 @@ class ModelColumn(QWidget):
             return
         self._map_key = key
         self.map_view.clear_message()
-        self.panel.submit(channel_name(self.side, "map"),
-                          map_job(self.info.source, spec, k, self.label, self.panel.classifier()),
-                          f"{k}x{k} map of {spec.describe()}")
+        self.channels["map"].submit(map_job(self.info.source, spec, k, self.label, self.panel.classifier()),
+                                    f"{k}x{k} map of {spec.describe()}")
 
     def request_scatter(self) -> None:
         if self.info is None or self.tabs.currentIndex() != 1:
             return
         samples = int(self.samples_box.value())
-        key = (self.info.source, self.label, samples if self.info.kind == "gan" else 0)
+        key = (self.info.source, self.label, samples if not self.info.can("encoder") else 0)
         if key == self._scatter_key:
             return
         self._scatter_key = key
         self.panel.context.settings.setValue(f"compare/{self.side}/scatter_samples", samples)
         self.scatter_view.clear_message()
         self.scatter_view.show_message("Computing…")
-        self.panel.submit(channel_name(self.side, "scatter"),
-                          scatter_job(self.info.source, self.panel.classifier(), samples, 0, self.label),
-                          "scatter")
+        self.channels["scatter"].submit(scatter_job(self.info.source, self.panel.classifier(), samples, 0,
+                                                    self.label), "scatter")
 
     # -- results ------------------------------------------------------------------------------------
-    def handle_progress(self, what: str, progress: Progress) -> None:
+    def busy(self) -> bool:
+        """True while any request of this column waits for its result."""
+        return any(channel.busy for channel in self.channels.values())
+
+    def cancel(self) -> None:
+        for channel in self.channels.values():
+            channel.cancel()
+
+    def handle_progress(self, what: str, progress: JobProgress) -> None:
         self.progress.setMaximum(max(1, progress.total))
         self.progress.setValue(min(progress.done, max(1, progress.total)))
         self.progress.setFormat(progress.message or f"{what} %p%")
@@ -572,7 +588,7 @@ class ModelColumn(QWidget):
                                        f"loss {partial.loss:.4f}")
 
     def handle_result(self, what: str, result: Result) -> None:
-        if not self.panel.any_pending(self.side):
+        if not self.busy():
             self.progress.hide()
         if result.cancelled:
             self.cancelled(what)
@@ -620,7 +636,7 @@ class ModelColumn(QWidget):
 
     def cancelled(self, what: str) -> None:
         """Request `what` was cancelled: forget it, so asking again runs it again."""
-        if not self.panel.any_pending(self.side):
+        if not self.busy():
             self.progress.hide()
         if what == "path":
             self.strip_caption.setText("Cancelled.")

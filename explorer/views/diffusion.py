@@ -34,7 +34,7 @@ from explorer.views.diffusion_plots import SchedulePlot, StepStatsPlot
 from explorer.views.image_view import ImageView
 from explorer.views.step_store import StepStore, selection_size
 from explorer.views.timeline import Timeline
-from explorer.worker import Progress, Request, Result
+from explorer.worker import JobProgress, Result
 
 MODEL_CHANNEL = "diffusion-model"
 LIVE_INTERVAL_MS = 16          # the display follows a run at about screen rate
@@ -74,11 +74,11 @@ class DiffusionPanel(QWidget):
         self._running = False
         self._follow = True
         self._dirty = False
-        self._run_id = 0
-        self._model_request = 0
-        self._preview_request = 0
-        self._export_request = 0
         self._shown = -1
+        self.runs = context.channel(CHANNEL)
+        self.describes = context.channel(MODEL_CHANNEL)
+        self.previews = context.channel(PREVIEW_CHANNEL)
+        self.exports = context.channel(EXPORT_CHANNEL)
         self._plotted_at = 0.0
         self.steps_received = 0          # frames taken into the store (all runs)
         self.screen_updates = 0          # live refreshes that put a new step on screen
@@ -94,9 +94,12 @@ class DiffusionPanel(QWidget):
         self._build_actions()
         self._restore_settings()
 
-        worker = context.worker
-        worker.result_ready.connect(self._on_result)
-        worker.progress_changed.connect(self._on_progress)
+        self.runs.result_ready.connect(self._on_run_finished)
+        self.runs.progress_changed.connect(self._on_run_progress)
+        self.describes.result_ready.connect(self._on_model)
+        self.previews.result_ready.connect(self._on_preview)
+        self.exports.result_ready.connect(self._on_export)
+        self.exports.progress_changed.connect(self._on_export_progress)
         context.model_opened.connect(self._on_model_opened)
         self._populate_models()
         self._set_idle_state()
@@ -445,12 +448,12 @@ class DiffusionPanel(QWidget):
         with QSignalBlocker(self.model_combo):
             self.model_combo.clear()
             for info in self.context.models:
-                if info.kind == "ddpm":
+                if info.can("sampler"):
                     self._add_model_item(info.name, info.source)
             current = self.context.current
-            if current is not None and current.kind == "ddpm":
+            if current is not None and current.can("sampler"):
                 self._add_model_item(current.name, current.source)
-        preferred = [current.source] if current is not None and current.kind == "ddpm" else []
+        preferred = [current.source] if current is not None and current.can("sampler") else []
         saved = self.settings.value("diffusion/model", "", type=str)
         if saved and self.model_combo.findData(saved) < 0 and Path(saved).is_file():
             self._add_model_item(Path(saved).stem, saved)      # a file opened here last time
@@ -470,8 +473,8 @@ class DiffusionPanel(QWidget):
         return index
 
     def _on_model_opened(self, info: ModelInfo) -> None:
-        """The app opened a model: a DDPM becomes this view's model too."""
-        if info.kind == "ddpm":
+        """The app opened a model: an iterative one (a DDPM) becomes this view's model too."""
+        if info.can("sampler"):
             self._add_model_item(info.name, info.source)
             self.set_source(info.source)
 
@@ -491,21 +494,19 @@ class DiffusionPanel(QWidget):
     def set_source(self, source: str) -> int:
         """Use the DDPM at `source` (bundled name or path); it loads on the worker. Returns the
         request id, 0 when `source` is already in use."""
-        if source == self.source and (self.model is not None or self._model_request):
+        if source == self.source and (self.model is not None or self.describes.busy):
             return 0
         self._abandon_run()
         self.source = source
         self.model = None
-        request = Request(MODEL_CHANNEL, describe_job(source), label=f"open {Path(source).name}")
-        self._model_request = self.context.worker.submit(request)
+        request_id = self.describes.submit(describe_job(source), label=f"open {Path(source).name}")
         self.model_label.setText(f"Opening {Path(source).name}…")
         self._set_idle_state()
-        return self._model_request
+        return request_id
 
     def _on_model(self, result: Result) -> None:
-        if result.request_id != self._model_request or result.cancelled:
+        if result.cancelled:
             return
-        self._model_request = 0
         if not result.ok:
             self.model = None
             self.model_label.setText("")
@@ -544,7 +545,7 @@ class DiffusionPanel(QWidget):
                 self.class_combo.addItem(f"{k}: {name}", k)
             index = self.class_combo.findData(saved) if saved >= 0 else 0
             self.class_combo.setCurrentIndex(max(0, index))
-        conditional = info.is_conditional
+        conditional = info.can("conditional")
         self.class_combo.setEnabled(conditional)
         self.class_combo.setToolTip("The class a conditional model generates" if conditional
                                     else "This model is unconditional")
@@ -559,7 +560,7 @@ class DiffusionPanel(QWidget):
 
     # -- controls -----------------------------------------------------------------------------
     def diffusion_settings(self) -> DiffusionSettings:
-        conditional = self.model is not None and self.model.info.is_conditional
+        conditional = self.model is not None and self.model.info.can("conditional")
         class_index = self.class_combo.currentData() if conditional else None
         return DiffusionSettings(sampler=str(self.sampler_combo.currentData()), num_steps=self.steps_spin.value(),
                                  eta=self.eta_spin.value(), seed=self.seed_spin.value(),
@@ -608,7 +609,7 @@ class DiffusionPanel(QWidget):
 
     @property
     def run_request_id(self) -> int:
-        return self._run_id
+        return self.runs.newest_id
 
     def run(self, start: ForwardStart | None = None) -> int:
         """Start a run with the controls' settings (from noise, or from `start`); returns its id."""
@@ -623,8 +624,7 @@ class DiffusionPanel(QWidget):
         what = f"from {start.source.describe()} at t ≈ {start.t}" if start is not None else "from noise"
         self.store.start(total if start is None else 0, f"{settings.describe()} · {what}")
         label = "denoise" if start is not None else "sample"
-        request = Request(CHANNEL, run_job(self.source, settings, start), label=label)
-        self._run_id = self.context.worker.submit(request)
+        run_id = self.runs.submit(run_job(self.source, settings, start), label=label)
         self._running = True
         self._follow = True
         for view in self.views.values():
@@ -636,21 +636,20 @@ class DiffusionPanel(QWidget):
         self.context.status.emit(f"Diffusion: {self.store.description}")
         self._live_timer.start()
         self._set_idle_state()
-        self.run_started.emit(self._run_id)
-        return self._run_id
+        self.run_started.emit(run_id)
+        return run_id
 
     def cancel(self) -> None:
         """Stop the running sampler after its current step; what it made stays."""
         if self._running:
-            self.context.worker.cancel(CHANNEL)
+            self.runs.cancel()
             self.progress.setFormat("cancelling…")
 
     def _abandon_run(self) -> None:
         """Stop the running sampler and ignore whatever it still sends (the model changes)."""
         if self._running:
-            self.context.worker.cancel(CHANNEL)
+            self.runs.reset()
             self._running = False
-            self._run_id = 0
             self._live_timer.stop()
             self.progress.setFormat("cancelled")
 
@@ -671,19 +670,19 @@ class DiffusionPanel(QWidget):
             view.clear()
         self._export_changed(save=False)
 
-    def _on_progress(self, progress: Progress) -> None:
-        if progress.channel == CHANNEL:
-            if progress.request_id != self._run_id or not isinstance(progress.partial, tuple):
-                return
-            for frame in progress.partial:
-                if isinstance(frame, StepFrame):
-                    self.store.add(frame)
-                    self.steps_received += 1
-            self._dirty = True
-        elif progress.channel == EXPORT_CHANNEL and progress.request_id == self._export_request:
-            self.progress.setRange(0, max(1, progress.total))
-            self.progress.setValue(progress.done)
-            self.progress.setFormat(f"{progress.message} %v/%m")
+    def _on_run_progress(self, progress: JobProgress) -> None:
+        if not isinstance(progress.partial, tuple):
+            return
+        for frame in progress.partial:
+            if isinstance(frame, StepFrame):
+                self.store.add(frame)
+                self.steps_received += 1
+        self._dirty = True
+
+    def _on_export_progress(self, progress: JobProgress) -> None:
+        self.progress.setRange(0, max(1, progress.total))
+        self.progress.setValue(progress.done)
+        self.progress.setFormat(f"{progress.message} %v/%m")
 
     def _refresh_live(self) -> None:
         """At screen rate during a run: the newest kept step on screen (when following), the
@@ -709,8 +708,6 @@ class DiffusionPanel(QWidget):
             self.screen_updates += 1
 
     def _on_run_finished(self, result: Result) -> None:
-        if result.request_id != self._run_id:
-            return
         self._running = False
         self._live_timer.stop()
         self._dirty = True
@@ -835,13 +832,11 @@ class DiffusionPanel(QWidget):
             self.noised_view.show_message(source)
             return 0
         start = ForwardStart(source, self.t_slider.value())
-        request = Request(PREVIEW_CHANNEL, forward_preview_job(self.source, start, self.diffusion_settings()),
-                          label="noise preview")
-        self._preview_request = self.context.worker.submit(request)
-        return self._preview_request
+        return self.previews.submit(forward_preview_job(self.source, start, self.diffusion_settings()),
+                                    label="noise preview")
 
     def _on_preview(self, result: Result) -> None:
-        if result.request_id != self._preview_request or result.cancelled:
+        if result.cancelled:
             return
         if not result.ok:
             self.clean_view.clear()
@@ -893,14 +888,12 @@ class DiffusionPanel(QWidget):
         images, positions, ts = self.store.export_selection(self.every_spin.value())
         job = export_gif_job(str(path), images, positions, ts, self.store.total,
                              str(self.show_combo.currentData()), float(self.fps_spin.value()))
-        self._export_request = self.context.worker.submit(Request(EXPORT_CHANNEL, job, label="export GIF"))
+        request_id = self.exports.submit(job, label="export GIF")
         self.progress.setFormat("writing the GIF…")
         self.export_button.setEnabled(False)
-        return self._export_request
+        return request_id
 
     def _on_export(self, result: Result) -> None:
-        if result.request_id != self._export_request:
-            return
         self._export_changed(save=False)
         if result.ok:
             text = f"Wrote {result.value}"
@@ -913,18 +906,7 @@ class DiffusionPanel(QWidget):
         self.status_label.setText(text)
         self.context.status.emit(text)
 
-    # -- results and state --------------------------------------------------------------------
-    def _on_result(self, result: Result) -> None:
-        channel = result.channel
-        if channel == CHANNEL:
-            self._on_run_finished(result)
-        elif channel == MODEL_CHANNEL:
-            self._on_model(result)
-        elif channel == PREVIEW_CHANNEL:
-            self._on_preview(result)
-        elif channel == EXPORT_CHANNEL:
-            self._on_export(result)
-
+    # -- state --------------------------------------------------------------------------------
     def _error(self, message: str) -> None:
         self.views["x_t"].show_message(message, error=True)
         self.status_label.setText(message.replace("\n", " "))
@@ -940,7 +922,7 @@ class DiffusionPanel(QWidget):
         for w in (self.sampler_combo, self.steps_spin, self.eta_spin, self.seed_spin, self.seed_button,
                   self.batch_spin, self.guidance_spin):
             w.setEnabled(ready)
-        self.class_combo.setEnabled(ready and self.model.info.is_conditional)
+        self.class_combo.setEnabled(ready and self.model.info.can("conditional"))
         if ready:
             self._sampler_changed(save=False)
             self._class_changed(save=False)

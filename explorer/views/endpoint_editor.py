@@ -146,8 +146,8 @@ class EndpointEditor(QFrame):
             if info is not None:
                 for k, name in enumerate(info.class_names[:info.num_classes]):
                     self.class_combo.addItem(name, k)
-        self.class_combo.setVisible(info is not None and info.is_conditional)
-        encodes = info is not None and info.can_encode
+        self.class_combo.setVisible(info is not None and info.can("conditional"))
+        encodes = info is not None and info.can("encoder")
         for key in ("image", "dataset"):
             self._enable_source(key, encodes, "" if encodes else "This model has no encoder")
         self._enable_source("current", self._point_source() is not None,
@@ -236,7 +236,7 @@ class EndpointEditor(QFrame):
 
     # -- the keyframe -------------------------------------------------------------------------
     def _chosen_class(self) -> int | None:
-        if self.info is None or not self.info.is_conditional:
+        if self.info is None or not self.info.can("conditional"):
             return None
         data = self.class_combo.currentData()
         return None if data is None else int(data)

@@ -34,7 +34,7 @@ from explorer.views.filmstrip import Filmstrip
 from explorer.views.image_view import ImageView
 from explorer.views.layout import row
 from explorer.views.path_plot import CLASS_TIP, DISTANCE_TIP, PathPlot
-from explorer.worker import Progress, Request, Result
+from explorer.worker import JobProgress, Result
 
 CHANNEL = "interpolate"
 EXPORT_CHANNEL = "interpolate-export"
@@ -56,9 +56,8 @@ class InterpolationPanel(QWidget):
         self.result: PathResult | None = None
         self._point_source: PointSource | None = None
         self._frames: list[np.ndarray | None] = []
-        self._request_id = 0
-        self._export_id = 0
-        self._cancelled_export = 0
+        self.paths = context.channel(CHANNEL)
+        self.exports = context.channel(EXPORT_CHANNEL)
         self._pending_restore: PathSettings | None = None
         self._dirty = False
         self._current = 0
@@ -77,8 +76,10 @@ class InterpolationPanel(QWidget):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
-        context.worker.result_ready.connect(self._on_result)
-        context.worker.progress_changed.connect(self._on_progress)
+        self.paths.result_ready.connect(self._on_path)
+        self.paths.progress_changed.connect(self._on_path_progress)
+        self.exports.result_ready.connect(self._on_export)
+        self.exports.progress_changed.connect(self._on_export_progress)
         context.model_opened.connect(self.set_model)
         context.model_failed.connect(self._on_model_failed)
         context.bookmarks.changed.connect(self._bookmarks_changed)
@@ -327,7 +328,7 @@ class InterpolationPanel(QWidget):
         """Follows the opened model: endpoints reset to two seeds (unless a restore waits for it)."""
         self.info = info
         self.result = None
-        self.context.worker.cancel(CHANNEL)
+        self.paths.reset()
         for editor in list(self.extras):
             self._remove_editor(editor, rebuild=False)
         bookmarks = self.context.bookmarks.for_model(info.name)
@@ -447,16 +448,14 @@ class InterpolationPanel(QWidget):
             return 0
         self._dirty = False
         self.preview.clear_message()
-        request = Request(CHANNEL, interpolation_job(settings, self.context.classifier_source,
-                                                     self.analyse_check.isChecked()),
-                          label="interpolation")
-        self._request_id = self.context.worker.submit(request)
+        request_id = self.paths.submit(interpolation_job(settings, self.context.classifier_source,
+                                                         self.analyse_check.isChecked()), label="interpolation")
         self._clear_path(settings.frames)
         self.path_progress.setRange(0, settings.frames)
         self.path_progress.setValue(0)
         self.path_progress.setFormat("Decoding %v / %m")
         self.path_progress.setVisible(True)
-        return self._request_id
+        return request_id
 
     def _clear_path(self, frames: int) -> None:
         self._frames = [None] * frames
@@ -469,19 +468,19 @@ class InterpolationPanel(QWidget):
         self._current = min(self._current, max(frames - 1, 0))
         self._update_frame_label()
 
-    def _on_progress(self, progress: Progress) -> None:
-        if progress.channel == CHANNEL and progress.request_id == self._request_id:
-            self.path_progress.setRange(0, progress.total)
-            self.path_progress.setValue(progress.done)
-            if progress.message:
-                self.path_progress.setFormat(f"{progress.message[:1].upper()}{progress.message[1:]} %v / %m")
-            chunk = progress.partial
-            if isinstance(chunk, FramesChunk):
-                self._put_frames(chunk.start, chunk.images)
-        elif progress.channel == EXPORT_CHANNEL and progress.request_id == self._export_id:
-            self.export_progress.setRange(0, progress.total)
-            self.export_progress.setValue(progress.done)
-            self.export_progress.setFormat(f"{progress.message or 'Exporting'} %p%")
+    def _on_path_progress(self, progress: JobProgress) -> None:
+        self.path_progress.setRange(0, progress.total)
+        self.path_progress.setValue(progress.done)
+        if progress.message:
+            self.path_progress.setFormat(f"{progress.message[:1].upper()}{progress.message[1:]} %v / %m")
+        chunk = progress.partial
+        if isinstance(chunk, FramesChunk):
+            self._put_frames(chunk.start, chunk.images)
+
+    def _on_export_progress(self, progress: JobProgress) -> None:
+        self.export_progress.setRange(0, progress.total)
+        self.export_progress.setValue(progress.done)
+        self.export_progress.setFormat(f"{progress.message or 'Exporting'} %p%")
 
     def _put_frames(self, start: int, images: np.ndarray) -> None:
         end = start + len(images)
@@ -493,14 +492,8 @@ class InterpolationPanel(QWidget):
         if start <= self._current < end or self.preview.image() is None:
             self.show_frame(self._current if start <= self._current < end else start)
 
-    def _on_result(self, result: Result) -> None:
-        if result.channel == CHANNEL:
-            self._on_path(result)
-        elif result.channel == EXPORT_CHANNEL:
-            self._on_export(result)
-
     def _on_path(self, result: Result) -> None:
-        if result.request_id != self._request_id or result.cancelled:
+        if result.cancelled:
             return
         self.path_progress.setVisible(False)
         if not result.ok:
@@ -657,15 +650,14 @@ class InterpolationPanel(QWidget):
                 return 0
             overwrite = True
         self.context.settings.setValue(self._key("export_dir"), str(target.parent))
-        request = Request(EXPORT_CHANNEL, export_job(settings, str(target), kind, frames, overwrite),
-                          label=f"export {target.name}")
-        self._export_id = self.context.worker.submit(request)
+        request_id = self.exports.submit(export_job(settings, str(target), kind, frames, overwrite),
+                                         label=f"export {target.name}")
         self.export_progress.setRange(0, 0)
         self.export_row.setVisible(True)
         self.export_note.setText(f"Writing {target.name}…")
         self.export_gif_button.setEnabled(False)
         self.export_png_button.setEnabled(False)
-        return self._export_id
+        return request_id
 
     def _ask_export_path(self, kind: str, settings: PathSettings) -> str:
         folder = str(self.context.settings.value(self._key("export_dir"), str(Path.home())))
@@ -679,34 +671,22 @@ class InterpolationPanel(QWidget):
         return path
 
     def cancel_export(self) -> None:
-        """Stops the running export. The UI settles at once: an export still waiting in the worker's
-        queue is dropped without ever sending a result."""
-        if not self._export_id:
-            return
-        self.context.worker.cancel(EXPORT_CHANNEL)
-        self._cancelled_export = self._export_id
-        self._export_done("Export cancelled; nothing was written.")
+        """Stops the running export; its "cancelled" result puts the export controls back."""
+        if self.exports.busy:
+            self.exports.cancel()
+            self.export_note.setText("Cancelling the export…")
 
     @property
     def exporting(self) -> bool:
-        return bool(self._export_id)
+        return self.exports.busy
 
     def _export_done(self, note: str) -> None:
-        self._export_id = 0
         self.export_row.setVisible(False)
         self.export_gif_button.setEnabled(True)
         self.export_png_button.setEnabled(True)
         self.export_note.setText(note)
 
     def _on_export(self, result: Result) -> None:
-        if result.request_id not in (self._export_id, self._cancelled_export):
-            return
-        if result.request_id == self._cancelled_export:
-            self._cancelled_export = 0
-            if result.ok:   # it finished before the cancel reached it
-                self.export_note.setText(f"Wrote {result.value.path} (it was done before the cancel).")
-            self.export_finished.emit(result)
-            return
         if result.cancelled:
             self._export_done("Export cancelled; nothing was written.")
         elif not result.ok:

@@ -1,8 +1,8 @@
 """The latent panel: one slider per latent dimension, the decoded image following the drag.
 
 The latency path is short on purpose: a slider's valueChanged updates the point and submits a
-decode request at once (no timers); the worker's newest-per-channel queue is the throttle, and
-results older than the newest one shown are dropped here by id.
+decode request at once (no timers); the worker's newest-per-channel queue is the throttle, and the
+frame channel drops results older than the newest one shown.
 
 Besides the dimension sliders: a seed (randomize, reset), a class selector with class blending for
 conditional models, truncation psi for GANs, principal directions (GANSpace / PCA of encoded
@@ -24,19 +24,19 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, 
 
 from explorer.bookmarks import Bookmark, point_from_text, point_to_text
 from explorer.context import EMPTY_HINT, AppContext
+from explorer.jobs.latent import Frame, NeighbourGrid, decode_job, directions_job, neighbours_job
 from explorer.model_info import ModelInfo
-from explorer.jobs.latent import Directions, Frame, NeighbourGrid, decode_job, directions_job, neighbours_job
 from explorer.views.actions import panel_action
 from explorer.views.image_view import ImageView
 from explorer.views.latent_widgets import SIGMAS, PredictionBars, SliderList, ValueSlider, scrolled
-from explorer.worker import Progress, Request, Result
+from explorer.worker import JobProgress, Result
+from models.directions import Directions
 
 FRAME_CHANNEL = "latent"
 GRID_CHANNEL = "latent-grid"
 DIRECTIONS_CHANNEL = "latent-directions"
 
 MAX_SLIDERS = 32        # more dimensions than this: the first 32, and the directions mode
-NUM_DIRECTIONS = 12
 UNDO_LIMIT = 200
 GRID_SIZE = 5
 
@@ -63,31 +63,29 @@ class LatentPanel(QWidget):
         self._label: int | list[float] | None = None
         self._psi = 1.0
         self._seed_point: np.ndarray | None = None
-        self._seed_requests: set[int] = set()
         self._anchor: np.ndarray | None = None        # where the direction sliders start from
-        self._directions: dict[str, Directions] = {}
+        self.directions: Directions | None = None     # of the current model, once computed
         self._undo: list[PointState] = []
         self._redo: list[PointState] = []
         self._drag_depth = 0
         # The neighbour grid's axes (left-right, bottom-top): the last two sliders moved, as
         # ("z", dimension) or ("PC", direction index).
         self._grid_axes: tuple[tuple[str, int], tuple[str, int]] = (("z", 0), ("z", 1))
-        self._floor_id = 0            # results below this belong to a previous model
-        self.last_request_id = 0
         self.shown_id = 0
         self.frames_shown = 0
-        self.stale_dropped = 0
         self.last_frame: Frame | None = None
         self.last_result: Result | None = None
-        self._directions_request = 0
-        self._directions_source = ""
-        self._grid_request = 0
         self.grid_shown_id = 0
+        self.frames = context.channel(FRAME_CHANNEL, intermediate=True)
+        self.grids = context.channel(GRID_CHANNEL, intermediate=True)
+        self.directions_channel = context.channel(DIRECTIONS_CHANNEL)
 
         self._build()
         self._build_actions()
-        context.worker.result_ready.connect(self._on_result)
-        context.worker.progress_changed.connect(self._on_progress)
+        self.frames.result_ready.connect(self._on_frame)
+        self.grids.result_ready.connect(self._on_grid)
+        self.directions_channel.result_ready.connect(self._on_directions)
+        self.directions_channel.progress_changed.connect(self._on_directions_progress)
         context.model_opened.connect(self.set_model)
         self.bookmarks.activated.connect(self.go_to_bookmark)
         self.bookmarks.save_requested.connect(self.save_bookmark)
@@ -183,8 +181,9 @@ class LatentPanel(QWidget):
         self.dir_note.setWordWrap(True)
         self.dir_note.setStyleSheet("color: palette(mid);")
         self.dir_button = QPushButton("Compute directions")
-        self.dir_button.setToolTip("Principal directions of the latent space: GANSpace for GANs, "
-                                   "PCA of the encoded test set for VAEs")
+        self.dir_button.setToolTip("Principal directions of the latent space: GANSpace for models with an "
+                                   "early layer (GANs), PCA of the encoded test set for models with an "
+                                   "encoder (VAEs)")
         dir_page = QWidget()
         dir_page_layout = QVBoxLayout(dir_page)
         dir_page_layout.setContentsMargins(0, 0, 0, 0)
@@ -314,7 +313,9 @@ class LatentPanel(QWidget):
     def set_model(self, info: ModelInfo) -> None:
         """Rebuilds the controls for `info` and shows its point for the current seed."""
         self.info = info
-        self._floor_id = self.last_request_id + 1
+        self.frames.reset()
+        self.grids.reset()
+        self.directions_channel.reset()
         self._z = np.zeros(info.latent_dim, dtype=np.float32)
         self._seed_point = None
         self._anchor = None
@@ -322,24 +323,22 @@ class LatentPanel(QWidget):
         self._redo.clear()
         self._grid_axes = (("z", 0), ("z", min(1, info.latent_dim - 1)))
         self.controls.setEnabled(True)
+        # The previous image stays until the new model's first frame replaces it: no blank flash.
         self.image_view.clear_message()
-        self.image_view.clear()
-        self.grid_view.clear()
         self._build_dimension_sliders(info)
         self._build_class_controls(info)
-        is_gan = info.kind == "gan" and info.architecture != "scripted"   # scripted ones take no psi
-        self.psi_group.setVisible(is_gan)
+        self.psi_group.setVisible(info.can("truncation"))
         self.psi_slider.set_value(1.0)
         self._psi = 1.0
         self.dir_list.set_rows([])
-        self.dir_button.setText("Compute directions")
-        can_directions = is_gan or info.can_encode
+        self.dir_progress.setVisible(False)
+        can_directions = info.directions_method is not None
         self.mode_tabs.setTabEnabled(1, can_directions)
         self.dir_button.setEnabled(can_directions)
-        self.dir_note.setText("" if can_directions else "Principal directions need a GAN or a VAE.")
-        if info.source in self._directions:
-            self._show_directions(self._directions[info.source])
-        elif self.mode_tabs.currentIndex() == 1:
+        self.dir_note.setText("" if can_directions else
+                              "Principal directions need an encoder (a VAE) or an early layer (a GAN).")
+        self.directions = None
+        if self.mode_tabs.currentIndex() == 1:
             if can_directions:
                 self.compute_directions()
             else:
@@ -372,7 +371,7 @@ class LatentPanel(QWidget):
             self.dim_note.setText(f"{info.latent_dim} dimensions, each ±{SIGMAS:g}σ of the prior.")
 
     def _build_class_controls(self, info: ModelInfo) -> None:
-        self.class_group.setVisible(info.is_conditional)
+        self.class_group.setVisible(info.can("conditional"))
         with QSignalBlocker(self.class_combo):
             self.class_combo.clear()
             self.class_combo.addItems(list(info.class_names[:info.num_classes]))
@@ -388,7 +387,7 @@ class LatentPanel(QWidget):
         with QSignalBlocker(self.blend_check):
             self.blend_check.setChecked(False)
         self.blend_box.setVisible(False)
-        self._label = 0 if info.is_conditional else None
+        self._label = 0 if info.can("conditional") else None
 
     # -- the point --------------------------------------------------------------------------------
     def point(self) -> PointState:
@@ -419,7 +418,7 @@ class LatentPanel(QWidget):
             self._push_undo()
         self._z = z.copy()
         self._anchor = None
-        if label is not None and self.info.is_conditional:
+        if label is not None and self.info.can("conditional"):
             self._apply_label(label)
         if psi is not None:
             self._psi = float(psi)
@@ -508,11 +507,8 @@ class LatentPanel(QWidget):
         if self.info is None:
             return
         self._anchor = None
-        request = Request(FRAME_CHANNEL, decode_job(self.info.source, None, self._label, self._psi,
-                                                    self._classifier(), seed=seed),
-                          label=f"seed {seed}")
-        self._seed_requests.add(request.id)
-        self.last_request_id = self.context.worker.submit(request)
+        self.frames.submit(decode_job(self.info.source, None, self._label, self._psi, self._classifier(), seed=seed),
+                           label=f"seed {seed}")
 
     # -- conditioning -------------------------------------------------------------------------------
     def _class_chosen(self, index: int) -> None:
@@ -585,18 +581,16 @@ class LatentPanel(QWidget):
     def _request_frame(self) -> None:
         if self.info is None:
             return
-        request = Request(FRAME_CHANNEL, decode_job(self.info.source, self._z, self._label, self._psi,
-                                                    self._classifier()), label="frame")
-        self.last_request_id = self.context.worker.submit(request)
+        self.frames.submit(decode_job(self.info.source, self._z, self._label, self._psi, self._classifier()),
+                           label="frame")
 
     def _request_grid(self) -> None:
         if self.info is None or not self.grid_action.isChecked() or self._drag_depth:
             return
         (u, u_name), (v, v_name) = (self._grid_vector(axis) for axis in self._grid_axes)
         extent = self.grid_extent.value()
-        request = Request(GRID_CHANNEL, neighbours_job(self.info.source, self._z, u, v, extent, GRID_SIZE,
-                                                       self._label, self._psi), label="neighbour grid")
-        self._grid_request = self.context.worker.submit(request)
+        self.grids.submit(neighbours_job(self.info.source, self._z, u, v, extent, GRID_SIZE, self._label, self._psi),
+                          label="neighbour grid")
         self.grid_caption.setText(f"→ {u_name}   ↑ {v_name}   ±{extent:g}σ")
 
     def _grid_axis_moved(self, axis: tuple[str, int]) -> None:
@@ -613,21 +607,12 @@ class LatentPanel(QWidget):
         vector[min(index, len(vector) - 1)] = 1.0
         return vector, f"z{index}"
 
-    def _on_result(self, result: Result) -> None:
-        channel = result.channel
-        if channel == FRAME_CHANNEL:
-            self._on_frame(result)
-        elif channel == GRID_CHANNEL:
-            self._on_grid(result)
-        elif channel == DIRECTIONS_CHANNEL:
-            self._on_directions(result)
+    @property
+    def last_request_id(self) -> int:
+        """The id of the newest frame asked for."""
+        return self.frames.newest_id
 
     def _on_frame(self, result: Result) -> None:
-        from_seed = result.request_id in self._seed_requests
-        self._seed_requests.discard(result.request_id)
-        if result.request_id <= self.shown_id or result.request_id < self._floor_id:
-            self.stale_dropped += 1
-            return
         if result.cancelled:
             return
         self.shown_id = result.request_id
@@ -639,7 +624,7 @@ class LatentPanel(QWidget):
             self.error_shown.emit(result.error or "")
             return
         frame: Frame = result.value
-        if from_seed:
+        if frame.seed is not None:
             self._z = frame.latent.copy()
             self._seed_point = frame.latent.copy()
             self._anchor = None
@@ -655,6 +640,8 @@ class LatentPanel(QWidget):
         self.frame_shown.emit(result)
 
     def _on_grid(self, result: Result) -> None:
+        if result.cancelled:
+            return
         if not result.ok or not self.grid_action.isChecked():
             if result.error:
                 self.grid_view.show_message(result.error, error=True)
@@ -683,36 +670,28 @@ class LatentPanel(QWidget):
     def _mode_changed(self, index: int) -> None:
         if index == 0:
             self._sync_sliders()
-        elif self.info is not None and self._current_directions() is None and not self._directions_request:
+        elif self.info is not None and self._current_directions() is None and not self.directions_channel.busy:
             self.compute_directions()
 
     def _current_directions(self) -> Directions | None:
-        return self._directions.get(self.info.source) if self.info is not None else None
+        return self.directions
 
     def compute_directions(self) -> None:
         if self.info is None:
             return
-        label = self._label if self.info.is_conditional else None
-        request = Request(DIRECTIONS_CHANNEL, directions_job(self.info.source, NUM_DIRECTIONS, label),
-                          label="principal directions")
-        self._directions_request = self.context.worker.submit(request)
-        self._directions_source = self.info.source
+        label = self._label if self.info.can("conditional") else None
+        self.directions_channel.submit(directions_job(self.info.source, label), label="principal directions")
         self.dir_progress.setRange(0, 0)
         self.dir_progress.setVisible(True)
         self.dir_button.setEnabled(False)
-        method = "GANSpace" if self.info.kind == "gan" else "PCA of the encoded test set"
-        self.dir_note.setText(f"Computing principal directions ({method})…")
+        self.dir_note.setText(f"Computing principal directions ({self.info.directions_method})…")
 
-    def _on_progress(self, progress: Progress) -> None:
-        if progress.channel == DIRECTIONS_CHANNEL and progress.request_id == self._directions_request:
-            self.dir_progress.setRange(0, progress.total)
-            self.dir_progress.setValue(progress.done)
-            self.dir_progress.setFormat(f"{progress.message} %p%")
+    def _on_directions_progress(self, progress: JobProgress) -> None:
+        self.dir_progress.setRange(0, progress.total)
+        self.dir_progress.setValue(progress.done)
+        self.dir_progress.setFormat(f"{progress.message} %p%")
 
     def _on_directions(self, result: Result) -> None:
-        if result.request_id != self._directions_request:
-            return
-        self._directions_request = 0
         self.dir_progress.setVisible(False)
         self.dir_button.setEnabled(True)
         if result.cancelled:
@@ -723,11 +702,11 @@ class LatentPanel(QWidget):
             self.context.status.emit(f"Directions failed: {result.error}")
             return
         directions: Directions = result.value
-        self._directions[self._directions_source] = directions
+        self.directions = directions
+        self._anchor = None
         if directions.message:
             self.context.status.emit(directions.message)
-        if self.info is not None and self.info.source == self._directions_source:
-            self._show_directions(directions)
+        self._show_directions(directions)
 
     def _show_directions(self, directions: Directions) -> None:
         rows = []
@@ -743,7 +722,6 @@ class LatentPanel(QWidget):
         if directions.message:
             note += f"\n{directions.message}"
         self.dir_note.setText(note)
-        self.dir_button.setText("Recompute directions")
 
     # -- undo -------------------------------------------------------------------------------------
     def _push_undo(self) -> None:
@@ -769,7 +747,7 @@ class LatentPanel(QWidget):
     def _restore(self, state: PointState) -> None:
         self._z = state.z.copy()
         self._anchor = None
-        if self.info is not None and self.info.is_conditional and state.label is not None:
+        if self.info is not None and self.info.can("conditional") and state.label is not None:
             self._apply_label(state.label)
         self._psi = state.psi
         self.psi_slider.set_value(state.psi)

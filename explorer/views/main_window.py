@@ -20,13 +20,13 @@ from explorer.views.diffusion import DiffusionPanel
 from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
-from explorer.worker import Progress, Result
+from explorer.worker import JobProgress, Result
 from models.atomic import atomic_path
 
 MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.pt2);;All files (*)"
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pt2", ".pth")
 PATH_SUFFIXES = (".gif", ".png")   # exported interpolations (GIF or filmstrip) that carry their path
-STATUS_REFRESH_MS = 200
+STATUS_REFRESH_MS = 200     # status-bar figures change at most this often (each change repaints)
 
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
         self._views: dict[str, QWidget] = {}
         self._pages: dict[str, QWidget] = {}      # what the tab holds: the view in a scroll area
         self._progress_ids: set[int] = set()
+        self._progress: JobProgress | None = None      # the newest, shown at the next refresh
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -92,8 +93,8 @@ class MainWindow(QMainWindow):
         context.frame_reported.connect(self._frame_reported)
         context.device_changed.connect(self._device_changed)
         context.recent_changed.connect(self._rebuild_recent_menu)
-        context.worker.progress_changed.connect(self._on_progress)
-        context.worker.result_ready.connect(self._on_result)
+        context.progress_seen.connect(self._on_progress)
+        context.result_seen.connect(self._on_result)
         self.library.open_requested.connect(self.open_model)
         self.library.browse_requested.connect(self.browse)
 
@@ -291,6 +292,10 @@ class MainWindow(QMainWindow):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(STATUS_REFRESH_MS)
         self._render_timer.timeout.connect(self._show_render_time)
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(STATUS_REFRESH_MS)
+        self._progress_timer.timeout.connect(self._show_progress)
         self.render_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.device_label = QLabel()
         self.device_label.setToolTip("Where inference runs (Device menu to change)")
@@ -316,8 +321,18 @@ class MainWindow(QMainWindow):
         for action in self.device_group.actions():
             action.setChecked(action.data() == device)
 
-    def _on_progress(self, progress: Progress) -> None:
+    def _on_progress(self, progress: JobProgress) -> None:
+        # A progress bar repaints at once on every change, and a run sends a progress message
+        # per step: the bar follows at the status bar's pace instead.
         self._progress_ids.add(progress.request_id)
+        self._progress = progress
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        progress = self._progress
+        if progress is None or not self._progress_ids:
+            return
         self.progress.setVisible(True)
         self.progress.setRange(0, max(progress.total, 1))
         self.progress.setValue(progress.done)
@@ -330,6 +345,7 @@ class MainWindow(QMainWindow):
         if result.request_id in self._progress_ids:
             self._progress_ids.discard(result.request_id)
             if not self._progress_ids:
+                self._progress = None
                 self.progress.setVisible(False)
 
     # -- screenshots ------------------------------------------------------------------------------

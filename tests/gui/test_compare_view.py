@@ -17,7 +17,7 @@ from explorer.context import AppContext
 from explorer.jobs.compare import MAP_BATCH, MapRows, PathStrip
 from explorer.views.compare import ComparePanel
 from explorer.views.latent_map import CLASS_COLOURS, OVERLAY_ALPHA, class_rgb
-from explorer.worker import Progress
+from explorer.worker import JobProgress
 from models.checkpoint import load_checkpoint
 from models.data import DATA_ENV_VAR, DataError, load_fashion_mnist
 from models.maps import dims_plane, grid_latents
@@ -129,11 +129,11 @@ def test_map_fills_in_row_blocks_while_the_window_stays_responsive(qtbot, contex
     column = panel.columns["left"]
     seen: list[int] = []
 
-    def spy(progress: Progress) -> None:
+    def spy(progress: JobProgress) -> None:
         if isinstance(progress.partial, MapRows):
             seen.append(column.map_view.rows_filled())
 
-    context.worker.progress_changed.connect(spy)
+    column.channels["map"].progress_changed.connect(spy)     # after the column drew the rows
     column.grid_box.setValue(32)
     settle(qtbot, panel)
     rows_per_block = MAP_BATCH // 32

@@ -233,8 +233,8 @@ def test_a_model_that_is_not_a_ddpm_is_reported(qtbot, context, panel):
     vae = next(info.source for info in context.models if info.kind == "vae")
     with qtbot.waitSignal(panel.error_shown, timeout=10000) as blocker:
         panel.set_source(vae)
-    assert "not a DDPM" in blocker.args[0]
-    assert "not a DDPM" in panel.views["x_t"].message()
+    assert "not step by step" in blocker.args[0]
+    assert "not step by step" in panel.views["x_t"].message()
     assert not panel.run_button.isEnabled()
     assert panel.run() == 0
     ddpm = next(info.source for info in context.models if info.kind == "ddpm")

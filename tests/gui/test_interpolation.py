@@ -58,7 +58,7 @@ def rebuild(qtbot, panel: InterpolationPanel):
 def decode_seed(path, seed: int, label=None) -> np.ndarray:
     import torch
 
-    from explorer.jobs.common import to_uint8
+    from models.images import to_uint8
     from models.checkpoint import open_model
 
     model = open_model(path)

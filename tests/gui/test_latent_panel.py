@@ -9,11 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from explorer.context import AppContext
-from explorer.jobs.common import to_uint8
-from explorer.jobs.latent import Frame, intra_op_threads, labels_tensor
+from models.images import to_uint8
+from explorer.jobs.latent import Frame, labels_tensor
+from models.devices import torch_threads
 from explorer.views.latent_panel import FRAME_CHANNEL, MAX_SLIDERS, LatentPanel
 from explorer.views.latent_widgets import TICKS
-from explorer.worker import Result
+from explorer.worker import Result, Status
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.generative import build_model
 
@@ -59,9 +60,9 @@ def shown(panel) -> np.ndarray:
 def direct_decode(path, z, label=None, psi=1.0) -> np.ndarray:
     model = load_checkpoint(path)
     zt = torch.from_numpy(np.asarray(z, dtype=np.float32)).reshape(1, *model.latent_shape)
-    labels = labels_tensor(label, 1) if model.is_conditional else None
-    with intra_op_threads(1):     # as on the worker, so the arithmetic is the same
-        images = model.decode(zt, labels, psi=psi) if model.kind == "gan" else model.decode(zt, labels)
+    labels = labels_tensor(label, 1) if model.conditional is not None else None
+    with torch_threads(1):     # as on the worker, so the arithmetic is the same
+        images = model.decode(zt, labels, psi=psi)
     return to_uint8(images)[0][:, :, 0]
 
 
@@ -104,11 +105,11 @@ def test_rapid_slider_events_are_coalesced_and_the_last_point_is_shown(qtbot, co
 def test_a_result_older_than_the_shown_one_is_dropped(qtbot, context, panel):
     open_model(qtbot, context, panel, "vae")
     current = shown(panel)
-    dropped = panel.stale_dropped
-    stale = Result(panel.shown_id - 1, FRAME_CHANNEL, "frame",
+    dropped = panel.frames.dropped
+    stale = Result(panel.shown_id - 1, FRAME_CHANNEL, "frame", Status.DONE,
                    value=Frame(np.full((28, 28, 1), 255, np.uint8), None, panel.latent))
-    panel._on_result(stale)
-    assert panel.stale_dropped == dropped + 1
+    panel.frames.receive_result(stale)
+    assert panel.frames.dropped == dropped + 1
     assert np.array_equal(shown(panel), current)
 
 
@@ -119,10 +120,10 @@ def test_a_model_that_raises_shows_its_error_and_the_next_request_works(qtbot, c
     real_decode = VAEModel.decode
     broken = {"on": True}
 
-    def decode(self, z, labels=None):
+    def decode(self, z, labels=None, *, psi=1.0):
         if broken["on"]:
             raise RuntimeError("decoder exploded on purpose")
-        return real_decode(self, z, labels)
+        return real_decode(self, z, labels, psi=psi)
 
     monkeypatch.setattr(VAEModel, "decode", decode)
     with qtbot.waitSignal(panel.error_shown, timeout=10000) as blocker:
@@ -245,7 +246,7 @@ def test_vae_directions_fall_back_to_prior_samples_without_the_dataset(qtbot, co
 def test_neighbour_grid_centre_is_the_current_point(qtbot, context, panel):
     open_model(qtbot, context, panel, "vae")
     panel.grid_action.setChecked(True)
-    qtbot.waitUntil(lambda: panel.grid_shown_id and panel.grid_shown_id == panel._grid_request, timeout=10000)
+    qtbot.waitUntil(lambda: panel.grid_shown_id and panel.grid_shown_id == panel.grids.newest_id, timeout=10000)
     mosaic = np.array(panel.grid_view.image())
     assert mosaic.shape == (5 * 28 + 4, 5 * 28 + 4)
     centre = mosaic[2 * 29: 2 * 29 + 28, 2 * 29: 2 * 29 + 28]
@@ -285,7 +286,7 @@ def test_in_directions_mode_the_grid_follows_the_last_two_directions_moved(qtbot
     panel.dir_sliders[1].slider.setValue(-50)
     settle(qtbot, panel)
     qtbot.waitUntil(lambda: panel.grid_caption.text().startswith("→ PC2   ↑ PC1"), timeout=10000)
-    qtbot.waitUntil(lambda: panel.grid_shown_id == panel._grid_request, timeout=10000)
+    qtbot.waitUntil(lambda: panel.grid_shown_id == panel.grids.newest_id, timeout=10000)
     mosaic = np.array(panel.grid_view.image())
     d = panel._current_directions()
     right = panel.latent + 1.0 * d.std[1] * d.directions[1]     # column 4: s = +extent along PC2

@@ -111,7 +111,7 @@ def test_bad_options_fail_cleanly(tiny_models, out, capsys, args, message):
 
 def test_bad_models_and_paths_fail_cleanly(tiny_models, short_ddpm, out, tmp_path, capsys):
     assert main(["denoise", "--model", str(tiny_models["vae"]), str(out / "x.gif")]) == 2
-    assert "not a DDPM" in capsys.readouterr().err
+    assert "not step by step" in capsys.readouterr().err
     assert main(["denoise", "--model", str(tmp_path / "missing.safetensors"), str(out / "x.gif")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["denoise", str(out / "x.gif")]) == 2

@@ -8,7 +8,7 @@ from PIL import Image
 
 from explorer.cli import main
 from explorer.export import read_gif_settings
-from explorer.jobs.common import to_uint8
+from models.images import to_uint8
 from explorer.jobs.interpolation import PathSettings
 from models.checkpoint import open_model
 

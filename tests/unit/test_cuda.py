@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.jobs.cuda_graph import CUDAGraphedNet, cuda_graphed
+from models.cuda_graph import CUDAGraphedNet, cuda_graphed
 from explorer.jobs.diffusion import DiffusionSettings, run_frames, run_job
 from explorer.worker import InferenceWorker, Request
 from models.checkpoint import load_checkpoint

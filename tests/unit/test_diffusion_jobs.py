@@ -2,6 +2,7 @@
 cancellation, the forward process, the kept-step store and the GIF export."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -9,43 +10,59 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.jobs.cuda_graph import CUDAGraphedNet, cuda_graphed
+from models.cuda_graph import CUDAGraphedNet, cuda_graphed
 from explorer.jobs.diffusion import (EPS_RANGE, DiffusionError, DiffusionSettings, ForwardStart, GridLayout,
                                      ImageSource, StepFrame, export_gif_job, forward_preview_job, frame_positions,
                                      gif_frames, run_batches, run_frames, run_job)
 from explorer.views.step_store import StepStore, selection_size
+from explorer.worker import Cancelled
 from models.checkpoint import load_checkpoint
 from models.generative import build_model, noise_seed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-class Stop(Exception):
-    pass
-
-
 class FakeContext:
-    """What a job sees of the worker: the model, progress with partials, cancellation."""
+    """What a job sees of the worker (the model, whether it is cancelled), and a driver that runs
+    a job as the worker does: a long job step by step, collecting the streamed StepFrames, and
+    cancelled (Cancelled thrown at its step) once `cancel_after` frames have come."""
 
     def __init__(self, model, cancel_after: int | None = None):
         self._model = model
         self.partials: list[StepFrame] = []
         self.cancel_after = cancel_after
         self.cancelled = False
+        self.others_waiting = False
 
     def model(self, source):
         return self._model
 
-    def progress(self, done, total, partial=None, message=""):
-        if partial is not None:
-            assert isinstance(partial, tuple) and partial[-1].position + 1 == done
-            self.partials.extend(partial)
-        if self.cancel_after is not None and len(self.partials) >= self.cancel_after:
-            self.cancelled = True
+    def dataset(self, split="test", image_shape=(1, 28, 28), data=None):
+        from models.data import load_dataset
 
-    def check(self):
-        if self.cancelled:
-            raise Stop()
+        return load_dataset(data, split=split, image_shape=image_shape)
+
+    def run(self, job):
+        value = job(self)
+        if not inspect.isgenerator(value):
+            return value
+        try:
+            report = next(value)
+            while True:
+                self._take(report)
+                if self.cancel_after is not None and len(self.partials) >= self.cancel_after and not self.cancelled:
+                    self.cancelled = True
+                    report = value.throw(Cancelled())
+                else:
+                    report = next(value)
+        except StopIteration as finished:
+            return finished.value
+
+    def _take(self, report):
+        if report is not None and report.partial is not None:
+            partial = report.partial
+            assert isinstance(partial, tuple) and partial[-1].position + 1 == report.done
+            self.partials.extend(partial)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +86,7 @@ def u8(x: torch.Tensor, scale: float = 1.0) -> np.ndarray:
 def bare_steps(model, s: DiffusionSettings):
     x = model.sample_latent(s.batch, s.seed)
     labels = None if s.class_index is None else torch.full((s.batch,), s.class_index)
-    return list(model.steps(x, labels, s.guidance, s.sampler, s.num_steps, s.eta, s.seed))
+    return list(model.sampler.steps(x, labels, s.guidance, s.sampler, s.num_steps, s.eta, s.seed))
 
 
 def tiles(frame: StepFrame, kind: int) -> np.ndarray:
@@ -100,7 +117,7 @@ def test_x0_at_the_last_step_equals_the_final_sample(ddpm, short_ddpm, sampler):
     model = ddpm if sampler == "ddim" else short_ddpm
     s = DiffusionSettings(sampler=sampler, num_steps=5, batch=2, seed=2)
     ctx = FakeContext(model)
-    summary = run_job("m", s)(ctx)
+    summary = ctx.run(run_job("m", s))
     last = ctx.partials[-1]
     assert len(ctx.partials) == summary.steps_done == summary.total == (5 if sampler == "ddim" else 12)
     np.testing.assert_array_equal(last.images[1], last.images[0])
@@ -137,8 +154,8 @@ def test_cancel_stops_within_one_step(ddpm):
     handle = ddpm.net.register_forward_hook(lambda *_: calls.append(1))
     try:
         ctx = FakeContext(ddpm, cancel_after=3)
-        with pytest.raises(Stop):
-            run_job("m", DiffusionSettings(sampler="ddim", num_steps=20, batch=1))(ctx)
+        with pytest.raises(Cancelled):
+            ctx.run(run_job("m", DiffusionSettings(sampler="ddim", num_steps=20, batch=1)))
     finally:
         handle.remove()
     # fast steps may reach the view in bundles: the cancel comes at the first bundle of >= 3
@@ -180,19 +197,19 @@ def test_forward_preview_snaps_t_and_the_run_starts_there(ddpm, tmp_path):
     Image.fromarray(picture, "L").resize((56, 56)).save(path)
     s = DiffusionSettings(sampler="ddim", num_steps=10, batch=2, seed=3)
     start = ForwardStart(ImageSource("file", path=str(path)), t=400)
-    preview = forward_preview_job("m", start, s)(FakeContext(ddpm))
-    timesteps = ddpm.make_sampler("ddim", 10).timesteps
+    preview = FakeContext(ddpm).run(forward_preview_job("m", start, s))
+    timesteps = ddpm.sampler.make("ddim", 10).timesteps
     assert preview.t in timesteps and preview.start_index == timesteps.index(preview.t)
     assert abs(preview.t - 400) <= (timesteps[0] - timesteps[1]) / 2
     assert preview.original.shape == (28, 28, 1)
     x0 = torch.from_numpy(preview.original).permute(2, 0, 1)[None].double() / 127.5 - 1
     noise = ddpm.sample_latent(1, 3).double()
-    expected = ddpm.schedule.add_noise(x0, preview.t, noise).float()
+    expected = ddpm.sampler.schedule.add_noise(x0, preview.t, noise).float()
     np.testing.assert_array_equal(preview.noised, u8(expected)[0])
-    assert preview.alpha_bar == pytest.approx(float(ddpm.schedule.alpha_bars[preview.t]))
+    assert preview.alpha_bar == pytest.approx(float(ddpm.sampler.schedule.alpha_bars[preview.t]))
 
     ctx = FakeContext(ddpm)
-    summary = run_job("m", s, start)(ctx)
+    summary = ctx.run(run_job("m", s, start))
     assert summary.start_t == preview.t
     assert len(ctx.partials) == 10 - preview.start_index
     assert ctx.partials[0].t == preview.t and ctx.partials[0].index == preview.start_index
@@ -202,18 +219,18 @@ def test_forward_preview_snaps_t_and_the_run_starts_there(ddpm, tmp_path):
 def test_forward_from_an_array_and_bad_sources(ddpm, tmp_path):
     s = DiffusionSettings(num_steps=5)
     image = np.full((28, 28, 1), 200, np.uint8)
-    preview = forward_preview_job("m", ForwardStart(ImageSource("array", array=image), 0), s)(FakeContext(ddpm))
+    preview = FakeContext(ddpm).run(forward_preview_job("m", ForwardStart(ImageSource("array", array=image), 0), s))
     np.testing.assert_array_equal(preview.original, image)
     with pytest.raises(DiffusionError, match="uint8"):
-        forward_preview_job("m", ForwardStart(ImageSource("array", array=image[..., 0]), 10), s)(FakeContext(ddpm))
+        FakeContext(ddpm).run(forward_preview_job("m", ForwardStart(ImageSource("array", array=image[..., 0]), 10), s))
     with pytest.raises(DiffusionError, match="between 0 and 999"):
-        forward_preview_job("m", ForwardStart(ImageSource("array", array=image), 1000), s)(FakeContext(ddpm))
+        FakeContext(ddpm).run(forward_preview_job("m", ForwardStart(ImageSource("array", array=image), 1000), s))
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a picture")
     from models.data import DataError
 
     with pytest.raises(DataError, match="cannot read the image"):
-        forward_preview_job("m", ForwardStart(ImageSource("file", path=str(broken)), 10), s)(FakeContext(ddpm))
+        FakeContext(ddpm).run(forward_preview_job("m", ForwardStart(ImageSource("file", path=str(broken)), 10), s))
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -227,8 +244,8 @@ def test_bad_settings_are_refused_with_a_reason(ddpm, short_ddpm, tiny_models):
         list(run_frames(ddpm, DiffusionSettings(class_index=10)))
     with pytest.raises(DiffusionError, match="between 1 and 1000"):
         list(run_frames(ddpm, DiffusionSettings(num_steps=0)))
-    with pytest.raises(DiffusionError, match="not a DDPM"):
-        run_job("vae", DiffusionSettings())(FakeContext(load_checkpoint(tiny_models["vae"])))
+    with pytest.raises(DiffusionError, match="not step by step"):
+        FakeContext(load_checkpoint(tiny_models["vae"])).run(run_job("vae", DiffusionSettings()))
 
 
 # -- grids, store and GIF -----------------------------------------------------------------------
@@ -288,7 +305,7 @@ def test_export_gif_job_writes_the_expected_frames(ddpm, tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     path = folder / "run.gif"
-    written = export_gif_job(str(path), images, positions, ts, store.total, "all", 12)(FakeContext(ddpm))
+    written = FakeContext(ddpm).run(export_gif_job(str(path), images, positions, ts, store.total, "all", 12))
     assert written == str(path)
     with Image.open(path) as im:
         assert positions == [0, 3, 6, 7]

@@ -66,10 +66,10 @@ def test_one_epoch_lowers_the_loss_and_writes_a_loadable_checkpoint(kind, data_d
     assert model.kind == meta["kind"]
     z = model.sample_latent(2, seed=0)
     if kind == "classifier":
-        probs = model.predict(data.tensor(slice(0, 4)))
+        probs = model.classifier.predict(data.tensor(slice(0, 4)))
         assert probs.shape == (4, 10)
     else:
-        images = model.decode(z, torch.tensor([1, 2]) if model.is_conditional else None)
+        images = model.decode(z, torch.tensor([1, 2]) if model.conditional is not None else None)
         assert images.shape == (2, 1, 28, 28)
         assert 0 <= float(images.min()) and float(images.max()) <= 1
     stored = read_metadata(out)
