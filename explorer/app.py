@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 SCREENSHOT_TIMEOUT_S = 60.0
 SCREENSHOT_SIZE = (1280, 800)
@@ -15,6 +18,9 @@ SETTLE_S = 0.6
 # Set to a file path to have the time of the first painted frame (time.time()) written there:
 # `latent-explorer bench` measures the cold start with it.
 FIRST_FRAME_ENV = "LATENT_EXPLORER_FIRST_FRAME_FILE"
+# Python runs signal handlers between bytecodes only; while Qt's loop waits in C++ none would run,
+# so a timer calls into Python this often.
+SIGNAL_CHECK_MS = 250
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,12 +52,45 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     _report_first_frame(window)
-    if args.screenshot:
-        return _screenshot(app, window, args.screenshot, view, expect_frame=source is not None)
-    window.show()
-    code = app.exec()
-    context.shutdown()
+    with _close_on_signals(app, window) as received:
+        if args.screenshot:
+            code = _screenshot(app, window, args.screenshot, view, expect_frame=source is not None)
+        else:
+            window.show()
+            code = app.exec()
+        context.shutdown()
+    if received:
+        # a worker that did not stop in time may still be writing: none of it is kept
+        from models.atomic import abandon_writes
+
+        abandon_writes()
+        return 128 + received[0]
     return int(code)
+
+
+@contextmanager
+def _close_on_signals(app, window) -> Iterator[list[int]]:
+    """While the block runs, SIGINT and SIGTERM close the window as File > Quit does (settings
+    saved, the worker stopped, a running export cancelled and its temporary file removed) and end
+    the event loop. Yields the list the numbers of the signals received are added to."""
+    from PySide6.QtCore import QTimer
+
+    received: list[int] = []
+
+    def close(signum: int, _frame: object) -> None:
+        received.append(signum)
+        QTimer.singleShot(0, lambda: (window.close(), app.exit(128 + signum)))
+
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(SIGNAL_CHECK_MS)
+    previous = {signum: signal.signal(signum, close) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        wake.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _report_first_frame(window) -> None:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                          paths=args.paths, batch_size=args.batch_size,
                          progress=progress_printer(f"comparing {a.name} and {b.name}"))
         result["device"] = device
-    except (CommandError, ValueError, RuntimeError, KeyboardInterrupt) as e:
+    except (CommandError, ValueError, RuntimeError) as e:
         return failure(e)
     if args.json:
         print_json(result)

@@ -52,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = as_ddpm(open_model(source, pick_device_name(args.device)), source)
         settings = DiffusionSettings(sampler=args.sampler, num_steps=args.steps if args.steps is not None else
-                                     min(50, model.schedule.num_timesteps),
+                                     min(50, model.sampler.schedule.num_timesteps),
                                      eta=args.eta if args.eta is not None else 0.0, seed=args.seed,
                                      batch=args.batch,
                                      class_index=class_index(args.class_, model.conditional),
-                                     guidance=args.guidance if args.guidance is not None else model.default_guidance)
+                                     guidance=args.guidance if args.guidance is not None else model.sampler.default_guidance)
         began = time.perf_counter()
         frames, positions, total = [], [], 0
         wanted: set[int] = set()
@@ -77,9 +77,6 @@ def run(args: argparse.Namespace) -> int:
         write_gif(out, np.stack(frames), fps=args.fps, overwrite=True)
     except (CheckpointError, CommandError, DataError, DiffusionError, ExportError) as e:
         return fail(str(e))
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: nothing was written to {out}", file=sys.stderr)
-        return 130
     print(f"wrote {out}: {len(frames)} frames (steps {', '.join(str(p + 1) for p in positions[:4])}"
           f"{', …' if len(positions) > 4 else ''} of {total}); {settings.describe()}; sampling took "
           f"{elapsed:.2f} s on {model.device}")

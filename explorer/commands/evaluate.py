@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         report["device"] = device
         if target is not None:
             write_metrics(target, report)
-    except (CommandError, ValueError, RuntimeError, KeyboardInterrupt) as e:
+    except (CommandError, ValueError, RuntimeError) as e:
         return failure(e)
     if args.json:
         print_json(report)

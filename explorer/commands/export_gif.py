@@ -68,13 +68,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = open_model(args.model)
         settings = build_settings(args, model, BookmarkStore())
+        printer = _progress_printer()
         result = export_path(settings, out, "gif", overwrite=args.force, model_fn=lambda: model,
-                             report=_progress_printer())
+                             on_progress=lambda p: printer(p.done, p.total, None, p.message))
         if args.filmstrip:
             export_path(settings, args.filmstrip, "png", overwrite=args.force, model_fn=lambda: model)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: nothing was written to {out}", file=sys.stderr)
-        return 130
     except (CommandError, CheckpointError, DataError, ExportError, ValueError) as e:
         return fail(str(e))
     c, h, w = model.image_shape

@@ -116,11 +116,8 @@ def explanation_lines(keys: list[str]) -> list[str]:
     return [f"  {TITLES[k]}: {EXPLANATIONS[k]}" for k in keys]
 
 
-def failure(e: Exception | KeyboardInterrupt) -> int:
+def failure(e: Exception) -> int:
     """The exit code of a measurement stopped by `e`, its reason told on stderr."""
-    if isinstance(e, KeyboardInterrupt):
-        print("\ninterrupted", file=sys.stderr)
-        return 130
     if isinstance(e, (CommandError, ValueError)):
         return fail(str(e))
     return fail(runtime_message(e))

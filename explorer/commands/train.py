@@ -50,9 +50,6 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
     try:
         meta = train(options, data, args.out, progress=progress_printer())
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: nothing was written to {args.out}", file=sys.stderr)
-        return 130
     except (ValueError, TypeError, RuntimeError) as e:
         return fail(str(e))
     curve = meta["training"]["loss_curve"]

@@ -36,11 +36,7 @@ def run(args: argparse.Namespace) -> int:
         if args.epochs:
             options.epochs = args.epochs
         print(f"== {name}: {options.kind}, {options.epochs} epochs", file=sys.stderr, flush=True)
-        try:
-            meta = train(options, data, out_dir / f"{name}.safetensors", progress=progress_printer(f"{name}  "))
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: {name} was not written", file=sys.stderr)
-            return 130
+        meta = train(options, data, out_dir / f"{name}.safetensors", progress=progress_printer(f"{name}  "))
         print(f"wrote {out_dir / (name + '.safetensors')} in {duration(meta['training']['time_s'])}", flush=True)
     return 0
 

@@ -53,3 +53,54 @@ def test_a_cleanup_that_fails_never_hides_the_error_of_the_block(tmp_path, monke
     with pytest.raises(ValueError, match="the real problem"):
         with atomic_path(tmp_path / "x.bin"):
             raise ValueError("the real problem")
+
+
+def test_the_next_write_sweeps_stale_temporary_files_of_our_naming(tmp_path):
+    import os
+    import time
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    hour_ago = time.time() - 2 * 3600
+    stale = folder / ".walk.gif.4242.0badc0de.tmp"          # left by a writer killed long ago
+    fresh = folder / ".walk.gif.4243.00c0ffee.tmp"          # a live writer's, in another process
+    foreign = folder / ".notes.txt.tmp"                     # not ours: a different naming
+    for path in (stale, fresh, foreign):
+        path.write_bytes(b"x" * 100)
+    for path in (stale, foreign):
+        os.utime(path, (hour_ago, hour_ago))
+    (folder / "sub").mkdir()
+    deep = folder / "sub" / ".old.gif.1.12345678.tmp"
+    deep.write_bytes(b"x")
+    os.utime(deep, (hour_ago, hour_ago))
+
+    atomic_write_bytes(folder / "new.gif", b"gif")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([fresh.name, foreign.name, "new.gif", "sub"])
+    assert deep.exists()
+
+
+def test_abandoned_writes_are_removed_and_never_renamed(tmp_path):
+    import threading
+
+    from models.atomic import WriteAbandoned, abandon_writes
+
+    target = tmp_path / "out" / "out.gif"
+    started, release, errors = threading.Event(), threading.Event(), []
+
+    def writer() -> None:
+        try:
+            with atomic_path(target) as temp:
+                temp.write_bytes(b"half")
+                started.set()
+                release.wait(10)
+        except WriteAbandoned as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert started.wait(10)
+    assert abandon_writes() == [target]
+    assert list(target.parent.iterdir()) == []    # gone at once, while the writer still holds it
+    release.set()
+    thread.join(10)
+    assert errors and list(target.parent.iterdir()) == []
