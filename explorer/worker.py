@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import os
 import threading
 import time
 import traceback
@@ -26,23 +25,17 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-T = TypeVar("T")
+from explorer.job_context import Cancelled, JobContext, file_key
+
 _ids = itertools.count(1)
 
 MODEL_CACHE_SIZE = 6        # opened models kept (a bundled model is a few MB, a user's may be more)
 VALUE_CACHE_SIZE = 32       # directions, encoded test sets, datasets, inversions
 STOP_WAIT_MS = 1000         # closing the window waits this long for a job between two steps
-
-
-class Cancelled(Exception):
-    """Thrown into a long job at the step where it is cancelled. A job that streams partial
-    results may catch it to yield what it has already made, and must then end (re-raise or
-    return)."""
 
 
 class Status(str, Enum):
@@ -126,85 +119,6 @@ class LRUCache:
 
     def clear(self) -> None:
         self._items.clear()
-
-
-_MISSING = object()
-
-
-class JobContext:
-    """What a job may use: the device, cached models and values, and whether it is still wanted."""
-
-    def __init__(self, worker: InferenceWorker, request: Request):
-        self._worker = worker
-        self.request = request
-
-    @property
-    def device(self) -> str:
-        return self._worker.device
-
-    def model(self, source: str) -> Any:
-        """The model opened from `source` (bundled name or path), on this worker's device. A file
-        changed on disk since it was opened is opened again."""
-        return self._worker.model(source)
-
-    def model_key(self, source: str) -> tuple[Any, ...]:
-        """Names the version of the model file `source`: (path, size, mtime). Cache keys of values
-        computed from a model start with it, so an overwritten file does not bring old values back."""
-        return file_key(source)
-
-    def cached(self, key: Hashable, compute: Callable[[], Generator[Any, None, T]]) -> Generator[Any, None, T]:
-        """`yield from ctx.cached(key, compute)`: the value stored under key, else the result of
-        the step iterator `compute()` (its steps pass through), stored for next time."""
-        value = self._worker.values.get(key, _MISSING)
-        if value is _MISSING:
-            value = yield from compute()
-            self._worker.values.put(key, value)
-        return value
-
-    def cached_value(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The value stored under key, else `compute()`, stored for next time."""
-        value = self._worker.values.get(key, _MISSING)
-        if value is _MISSING:
-            value = compute()
-            self._worker.values.put(key, value)
-        return value
-
-    def dataset(self, split: str = "test", image_shape: tuple[int, int, int] = (1, 28, 28),
-                data: str | None = None) -> Any:
-        """A split of the dataset (models.data.load_dataset) fitted to image_shape, cached."""
-        from models.data import load_dataset, resolve_data_dir
-
-        shape = tuple(int(s) for s in image_shape)
-        return self.cached_value(("dataset", str(resolve_data_dir(data)), split, shape),
-                                 lambda: load_dataset(data, split=split, image_shape=shape))
-
-    @property
-    def cancelled(self) -> bool:
-        """True once the job is no longer wanted (cancelled or superseded): it stops at its next step."""
-        return self._worker.is_unwanted(self.request)
-
-    @property
-    def others_waiting(self) -> bool:
-        """True while another request waits for the thread: a long job ends its step soon."""
-        return self._worker.has_pending()
-
-
-def file_key(source: str) -> tuple[Any, ...]:
-    """(resolved path, size, mtime in ns) of the file a model source names, and of its JSON
-    sidecar when there is one; the bare source when it names no file (the loader then says why)."""
-    import resources
-
-    path = Path(source).expanduser()
-    if not path.exists() and source in resources.bundled_checkpoints():
-        path = resources.checkpoint_path(source)
-    key: list[Any] = [str(source)]
-    for candidate in (path, path.with_name(path.name + ".json"), path.with_suffix(".json")):
-        try:
-            stat = os.stat(candidate)
-        except (OSError, ValueError):
-            continue
-        key += [str(candidate.resolve()), stat.st_size, stat.st_mtime_ns]
-    return tuple(key)
 
 
 def pick_device_name(preference: str = "auto") -> str:

@@ -4,7 +4,7 @@ its images, its principal directions (cached on the worker).
 Torch is imported inside the functions that need it."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,9 +12,8 @@ import numpy as np
 from explorer.model_info import ModelInfo
 
 if TYPE_CHECKING:
-    from torch import Tensor
 
-    from explorer.worker import JobContext
+    from explorer.job_context import JobContext
     from models.directions import Directions
     from models.generative import GenerativeModel
     from models.steps import Steps
@@ -39,7 +38,6 @@ def cached_directions(ctx: JobContext, source: str, label: Any = None, seed: int
                       data: str | None = None) -> Steps[Directions]:
     """`models.directions.principal_directions_of` the model `source`, cached on the worker per
     model file, class and seed, so every view gets the same directions of the same model."""
-    import numpy as np
 
     from models.data import DataError
     from models.directions import principal_directions_of

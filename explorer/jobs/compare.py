@@ -23,7 +23,7 @@ from models.images import to_uint8
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from explorer.worker import JobContext
+    from explorer.job_context import JobContext
     from models.generative import GenerativeModel
     from models.steps import Steps
 

@@ -28,7 +28,7 @@ from explorer.model_info import ModelInfo
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from explorer.worker import JobContext
+    from explorer.job_context import JobContext
     from models.data import ImageDataset
     from models.generative import GenerativeModel
     from models.steps import Steps
@@ -549,7 +549,7 @@ def run_job(source: str, settings: DiffusionSettings,
     """Sample (or, with `start`, denoise a noised image) as a long job: each Progress carries a
     tuple of consecutive StepFrames as its partial. Cancelled between two steps, it still sends
     the steps it has made (on a GPU, the batch still on its way to the host) before it stops."""
-    from explorer.worker import Cancelled
+    from explorer.job_context import Cancelled
     from models.steps import Progress
 
     def steps(ctx: JobContext) -> Steps[RunSummary]:

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from explorer.jobs.common import cached_directions, judges
 from models.images import to_uint8
-from explorer.worker import JobContext
+from explorer.job_context import JobContext
 from models.devices import torch_threads
 from models.directions import Directions
 from models.generative import GenerativeModel

@@ -15,7 +15,7 @@ from explorer.jobs.diffusion import (EPS_RANGE, DiffusionError, DiffusionSetting
                                      ImageSource, StepFrame, export_gif_job, forward_preview_job, frame_positions,
                                      gif_frames, run_batches, run_frames, run_job)
 from explorer.views.step_store import StepStore, selection_size
-from explorer.worker import Cancelled
+from explorer.job_context import Cancelled
 from models.checkpoint import load_checkpoint
 from models.generative import build_model, noise_seed
 

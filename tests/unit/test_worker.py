@@ -16,7 +16,8 @@ pytest.importorskip("pytestqt")
 
 from explorer.jobs.common import load_info_job  # noqa: E402
 from explorer.model_info import ModelInfo  # noqa: E402
-from explorer.worker import Cancelled, InferenceWorker, LRUCache, Request, Result, Status  # noqa: E402
+from explorer.job_context import Cancelled
+from explorer.worker import InferenceWorker, LRUCache, Request, Result, Status  # noqa: E402
 from models.images import to_uint8  # noqa: E402
 from models.steps import Progress  # noqa: E402
 
