@@ -5,6 +5,7 @@ import json
 import pickle
 import struct
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,20 @@ from torch import nn
 
 from models.checkpoint import (
     FORMAT_VERSION,
+    CheckpointMetadata,
     METADATA_KEY,
     CheckpointError,
     describe,
     import_scripted,
     import_state_dict,
     load_checkpoint,
+    load_metadata,
     open_model,
     read_metadata,
     save_checkpoint,
 )
 from models.generative import build_model
+from models.metadata import DatasetInfo, TrainingInfo
 
 # the TorchScript importer is tested on purpose, deprecated or not; the raw-pickle case is
 # refused before torch's protocol warning could matter
@@ -60,17 +64,15 @@ def _model(config: dict | None = None, seed: int = 0):
     return model
 
 
-def _meta(**overrides) -> dict:
-    meta = {
-        "kind": "vae", "architecture": ARCH, "config": dict(CONFIG),
-        "image_shape": [1, 28, 28], "latent_shape": [4], "class_names": [],
-        "name": "tiny-vae", "dataset": {"name": "synthetic", "size": 12},
-        "training": {"recipe": "vae", "seed": 7, "epochs": 3, "hardware": "cpu", "time": 125.0,
-                     "loss_curve": [0.9, 0.5, 0.3]},
-        "metrics": {"fid": 12.5},
-    }
-    meta.update(overrides)
-    return meta
+def _meta(**overrides) -> CheckpointMetadata:
+    """The metadata of the tiny VAE, written through the schema as the trainer writes it."""
+    meta = CheckpointMetadata(
+        kind="vae", architecture=ARCH, config=dict(CONFIG), image_shape=(1, 28, 28), latent_shape=(4,),
+        name="tiny-vae", dataset=DatasetInfo(name="synthetic", size=12),
+        training=TrainingInfo(recipe={"kind": "vae"}, seed=7, epochs=3, hardware="cpu", time_s=125.0,
+                              loss_curve={"loss": [0.9, 0.5, 0.3]}),
+        metrics={"fid": 12.5})
+    return replace(meta, **overrides)
 
 
 def _saved(folder: Path, name: str = "m.safetensors", **meta_overrides) -> tuple[Path, object]:
@@ -98,11 +100,12 @@ def test_save_then_load_is_bit_exact_and_keeps_the_metadata(tmp):
     assert _same_weights(model.net, loaded.net)
     assert all(t.dtype == torch.float32 for t in loaded.net.state_dict().values() if t.is_floating_point())
     assert loaded.kind == "vae" and loaded.latent_shape == (4,) and loaded.image_shape == (1, 28, 28)
-    meta = read_metadata(path)
-    assert meta["format"] == FORMAT_VERSION and meta["dtype"] == "float32"
-    for key, value in _meta().items():
-        assert meta[key] == value, key
-    assert loaded.metadata["training"]["loss_curve"] == [0.9, 0.5, 0.3]
+    meta = load_metadata(path)
+    assert meta.format == FORMAT_VERSION and meta.dtype == "float32" and meta.digest.startswith("sha256:")
+    assert replace(meta, dtype="", digest="") == _meta()
+    assert read_metadata(path) == meta.to_json()
+    assert loaded.metadata["training"]["loss_curve"] == {"loss": [0.9, 0.5, 0.3]}
+    assert loaded.metadata["training"]["time_s"] == 125.0
     assert not loaded.net.training
     z = loaded.sample_latent(2, seed=3)
     torch.testing.assert_close(loaded.decode(z), model.decode(z), rtol=0, atol=0)
@@ -152,7 +155,7 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp):
 
 def test_save_validates_metadata_and_suffix(tmp):
     net = _model().net
-    meta = _meta()
+    meta = _meta().to_json()
     del meta["config"]
     with pytest.raises(CheckpointError, match="config"):
         save_checkpoint(tmp / "x.safetensors", net, meta)
@@ -245,15 +248,19 @@ def test_damaged_or_foreign_files_raise_checkpoint_error(tmp, kind):
 def test_missing_file_and_directory_raise_checkpoint_error(tmp):
     with pytest.raises(CheckpointError, match="does not exist"):
         read_metadata(tmp / "absent.safetensors")
-    with pytest.raises(CheckpointError, match="not a file"):
+    with pytest.raises(CheckpointError, match="is a directory, not a regular file"):
         load_checkpoint(tmp)
 
 
-def test_foreign_safetensors_message_says_how_to_import(tmp):
+def test_foreign_safetensors_message_says_how_to_write_the_sidecar(tmp):
+    # there is no --architecture option; the sidecar is how a foreign file is described
     good, _ = _saved(tmp)
     path = _damaged("no-metadata", good, tmp)
-    with pytest.raises(CheckpointError, match="--architecture"):
+    with pytest.raises(CheckpointError, match=r"write a sidecar no-metadata\.safetensors\.json") as info:
         open_model(path)
+    assert "--architecture" not in str(info.value) and "conv-vae" in str(info.value)
+    (tmp / "no-metadata.safetensors.json").write_text(json.dumps({"architecture": ARCH, "config": CONFIG}))
+    assert open_model(path).latent_shape == (4,)      # what the message says works
 
 
 def _header_length(raw: bytes) -> int:
@@ -335,7 +342,9 @@ def test_non_finite_weights_raise(tmp):
     tensors = load_file(str(path))
     key = next(k for k, v in tensors.items() if v.is_floating_point())
     tensors[key][0] = float("nan")
-    save_file(tensors, str(tmp / "nan.safetensors"), metadata={METADATA_KEY: json.dumps(read_metadata(path))})
+    meta = read_metadata(path)
+    del meta["digest"]          # a file saved without a digest: the weights themselves are checked
+    save_file(tensors, str(tmp / "nan.safetensors"), metadata={METADATA_KEY: json.dumps(meta)})
     with pytest.raises(CheckpointError, match="NaN") as info:
         load_checkpoint(tmp / "nan.safetensors")
     assert key in str(info.value)
@@ -444,11 +453,13 @@ def test_import_with_a_sidecar(tmp):
         torch.testing.assert_close(imported.net.state_dict()[key], value.half().to(value.dtype))
 
 
-def test_import_without_an_architecture_says_what_to_pass(tmp):
+def test_import_without_an_architecture_says_how_to_write_the_sidecar(tmp):
     torch.save(_model().net.state_dict(), tmp / "w.pt")
-    with pytest.raises(CheckpointError, match="--architecture") as info:
+    with pytest.raises(CheckpointError, match=r"write a sidecar w\.pt\.json") as info:
         import_state_dict(tmp / "w.pt")
-    assert "conv-vae" in str(info.value)
+    assert "conv-vae" in str(info.value) and "--architecture" not in str(info.value)
+    (tmp / "w.pt.json").write_text(json.dumps({"architecture": ARCH, "config": CONFIG}))
+    assert open_model(tmp / "w.pt").latent_shape == (4,)
 
 
 def test_import_into_the_wrong_config_raises(tmp):
@@ -462,7 +473,10 @@ def test_import_something_that_is_not_a_state_dict_raises(tmp):
     with pytest.raises(CheckpointError, match="state dict"):
         import_state_dict(tmp / "list.pt", ARCH, CONFIG)
     (tmp / "junk.pt").write_bytes(b"\x00garbage" * 20)
-    with pytest.raises(CheckpointError, match="not a readable PyTorch file"):
+    with pytest.raises(CheckpointError, match="not a zip archive as torch.save has written"):
+        import_state_dict(tmp / "junk.pt", ARCH, CONFIG)
+    (tmp / "junk.pt").write_bytes(b"PK\x03\x04" + b"\x00garbage" * 20)
+    with pytest.raises(CheckpointError, match="not a readable PyTorch state dict"):
         import_state_dict(tmp / "junk.pt", ARCH, CONFIG)
 
 
@@ -578,7 +592,7 @@ def test_describe_summarises_the_metadata(tmp):
     assert any("vae" in line and ARCH in line for line in lines)
     assert "1x28x28" in text and "(4,)" in text
     assert "2: a, b" in text
-    assert "0.9 -> 0.3 over 3 points" in text
+    assert "0.9 -> 0.3 over 3 epochs" in text
     assert "fid" in text and "12.5" in text
     assert "2m 05s" in text
     assert "seed" in text and "7" in text

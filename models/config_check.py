@@ -1,0 +1,127 @@
+"""A declared network config, checked before the network is built.
+
+Building a network allocates what its config asks for, so a 900 KB file whose config says
+`base_channels: 2048` would cost gigabytes before its weights could be found not to fit. Two
+checks come first: every config value within the limits (models/limits.py), then the network
+built on PyTorch's `meta` device (shapes only, no memory) and its tensors compared with the
+file's. Only a config whose network has exactly the file's tensors is built for real, so the
+network can never be bigger than the weights that came with it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from models.errors import CheckpointError, one_line
+from models.limits import MAX_CLASSES, MAX_CONFIG_INT, MAX_CONFIG_LIST
+from models.metadata import image_shape_of
+
+_MAX_LISTED = 5
+# Outer key prefixes DataParallel ("module.") and torch.compile ("_orig_mod.") add.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def check_config(config: Mapping[str, Any], where: str) -> None:
+    """Each value a number, a bool, a short text or a short list of numbers, within the limits;
+    CheckpointError naming the offending key and value otherwise."""
+    for key, value in config.items():
+        what = f"{where}: config {key}"
+        if key == "image_shape":
+            image_shape_of(value, what)
+        elif key == "num_classes":
+            if not _is_int(value) or not 0 <= value <= MAX_CLASSES:
+                raise CheckpointError(f"{what}={_show(value)} should be a whole number from 0 to {MAX_CLASSES}")
+        elif isinstance(value, list):
+            if len(value) > MAX_CONFIG_LIST:
+                raise CheckpointError(f"{what} lists {len(value)} values, more than the {MAX_CONFIG_LIST} "
+                                      f"a network config may have")
+            for item in value:
+                _check_number(item, what)
+        elif value is not None and not isinstance(value, str):
+            _check_number(value, what)
+
+
+def _check_number(value: Any, what: str) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_CONFIG_INT:
+            raise CheckpointError(f"{what}={_show(value)} is above the limit of {MAX_CONFIG_INT:,}; no "
+                                  f"network of this app is that wide: fix the config")
+        return
+    if not isinstance(value, float):
+        raise CheckpointError(f"{what} should be a number or a list of numbers, got {_show(value)}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def expected_shapes(architecture: str, config: Mapping[str, Any], where: str) -> dict[str, tuple[int, ...]]:
+    """The names and shapes of the tensors a network of this architecture and config holds,
+    found by building it on the meta device, which allocates nothing."""
+    from models.generative import ARCHITECTURES, make_config
+
+    if architecture not in ARCHITECTURES:
+        raise CheckpointError(f"{where}: unknown architecture {architecture!r}; known architectures: "
+                              f"{', '.join(ARCHITECTURES)}. Upgrade Latent Explorer, or write the right "
+                              f"one in the file's sidecar")
+    arch = ARCHITECTURES[architecture]
+    try:
+        with torch.device("meta"):
+            net = arch.net(make_config(arch.config, dict(config)))
+    except Exception as exc:  # a config a network rejects surfaces as any of several types
+        raise CheckpointError(f"{where}: the config {inline_config(config)} does not build a "
+                              f"{architecture!r} network ({one_line(exc)}); fix the config to match "
+                              f"the weights") from None
+    return {name: tuple(t.shape) for name, t in net.state_dict().items()}
+
+
+def strip_wrapper_prefix(names: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, Any]:
+    """names without the prefix DataParallel or torch.compile put on every key."""
+    out = dict(names)
+    for prefix in _WRAPPER_PREFIXES:
+        if out and all(k.startswith(prefix) for k in out) and not any(k.startswith(prefix) for k in expected):
+            out = {k[len(prefix):]: v for k, v in out.items()}
+    return out
+
+
+def check_weights_fit(architecture: str, config: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]],
+                      where: str) -> None:
+    """The file's tensors (name -> shape) must be exactly the network's (up to a wrapper's key
+    prefix), or CheckpointError listing what is missing, extra or of the wrong shape."""
+    check_config(config, where)
+    expected = expected_shapes(architecture, config, where)
+    shapes = strip_wrapper_prefix(shapes, expected)
+    missing = [k for k in expected if k not in shapes]
+    unexpected = [k for k in shapes if k not in expected]
+    mismatched = [f"{k} {list(shapes[k])} vs {list(v)}" for k, v in expected.items()
+                  if k in shapes and tuple(shapes[k]) != tuple(v)]
+    if missing or unexpected or mismatched:
+        problems = []
+        if missing:
+            problems.append(f"missing {len(missing)} ({_few(missing)})")
+        if unexpected:
+            problems.append(f"unexpected {len(unexpected)} ({_few(unexpected)})")
+        if mismatched:
+            problems.append(f"wrong shape {len(mismatched)} (file vs network: {_few(mismatched)})")
+        raise CheckpointError(f"{where}: the weights do not fit architecture {architecture!r} with the "
+                              f"config {inline_config(config)}: {'; '.join(problems)}. Check that the "
+                              f"architecture and config say how it was trained")
+
+
+def inline_config(config: Mapping[str, Any]) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+    return "{" + (text if len(text) <= 200 else text[:200] + "...") + "}"
+
+
+def _few(items: list[str]) -> str:
+    shown = ", ".join(items[:_MAX_LISTED])
+    return shown + (f", ... ({len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else "")
