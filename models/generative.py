@@ -98,10 +98,12 @@ class Truncation:
 
 
 class Encoder:
-    """Images (n, C, H, W) in [0, 1] to latents: the posterior mean (and its log-variance)."""
+    """Images (n, C, H, W) in [0, 1] to latents: the posterior mean, and for a VAE its
+    log-variance (`gives_posterior`)."""
 
-    def __init__(self, encode: Callable[[Tensor, Labels], tuple[Tensor, Tensor | None]]):
+    def __init__(self, encode: Callable[[Tensor, Labels], tuple[Tensor, Tensor | None]], gives_posterior: bool):
         self._encode = encode
+        self.gives_posterior = gives_posterior
 
     @torch.inference_mode()
     def encode(self, x: Tensor, labels: Labels = None) -> Tensor:
@@ -147,6 +149,12 @@ class Classifier:
     def features(self, x: Tensor) -> Tensor:
         """The space classifier-FID is measured in."""
         return self._net.features(x.to(self._device(), torch.float32))
+
+    @torch.inference_mode()
+    def outputs(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(features, probabilities) in one pass."""
+        features = self._net.features(x.to(self._device(), torch.float32))
+        return features, torch.softmax(self._net.head_out(features), dim=1)
 
     def features_differentiable(self, x: Tensor) -> Tensor:
         """Like features, keeping the graph (the perceptual term of GAN inversion)."""
@@ -205,8 +213,9 @@ class DiffusionSampling:
             labels = self._model.labels_on_device(labels, len(x))   # once, not at every step
         fn: Callable[[Tensor, Tensor], Tensor] = lambda x_, t_: self.eps(x_, t_, labels, guidance)  # noqa: E731
         generator = torch.Generator(device=x.device).manual_seed(noise_seed(seed))
-        with torch.inference_mode():
-            yield from sample_steps(fn, self.make(sampler, num_steps, eta), x, generator, start_index)
+        # grad mode is switched per step inside sample_steps, never across a yield: whatever runs
+        # between two steps (another view's request) sees the thread's own mode
+        yield from sample_steps(fn, self.make(sampler, num_steps, eta), x, generator, start_index)
 
     def sample(self, x_T: Tensor, labels: Labels = None, guidance: float | None = None,
                sampler: str = "ddim", num_steps: int = 50, eta: float = 0.0, seed: int = 0) -> Tensor:
@@ -331,7 +340,7 @@ class VAEModel(GenerativeModel):
 
     def __init__(self, net: VAE, metadata: dict[str, Any]):
         super().__init__(net, metadata)
-        self.encoder = Encoder(self._posterior)
+        self.encoder = Encoder(self._posterior, gives_posterior=True)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -407,7 +416,7 @@ class ClassifierModel(GenerativeModel):
         super().__init__(net, metadata)
         self.prior = None
         self.conditional = None          # it reads classes, it does not draw them
-        self.encoder = Encoder(self._code)
+        self.encoder = Encoder(self._code, gives_posterior=False)
         self.classifier = Classifier(net, tuple(self.class_names), lambda: self.device)
 
     @property

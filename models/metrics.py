@@ -354,7 +354,7 @@ def changes_per_length(changes: np.ndarray, lengths: np.ndarray) -> float:
 def has_posterior(model: GenerativeModel) -> bool:
     """Whether `model` is a generator whose encoder gives a posterior q(z | x) (a VAE), the
     distribution that KL per dimension and active units are measured on."""
-    return model.prior is not None and model.encoder is not None
+    return model.prior is not None and model.encoder is not None and model.encoder.gives_posterior
 
 
 def check_judge(judge: GenerativeModel) -> None:
@@ -408,7 +408,7 @@ def classifier_outputs(judge: GenerativeModel) -> Classify:
     classifier = judge.classifier
 
     def classify(images: Tensor) -> tuple[Tensor, Tensor]:
-        feats, probs = classifier.features(images), classifier.predict(images)
+        feats, probs = classifier.outputs(images)
         return feats.float().cpu(), probs.float().cpu()
 
     return classify

@@ -564,7 +564,7 @@ def metrics_job(source_a: str, source_b: str, classifier: str | None = None, sam
     def job(ctx: JobContext) -> Steps[dict[str, Any]]:
         from models.data import DataError
         from models.evaluation import compare_steps
-        from models.metrics import EXPLANATIONS, TITLES
+        from models.metrics import EXPLANATIONS, TITLES, has_posterior
 
         if not classifier:
             raise ValueError("the metrics are measured with the classifier, and none is installed "
@@ -573,7 +573,7 @@ def metrics_job(source_a: str, source_b: str, classifier: str | None = None, sam
         judge = ctx.model(classifier)
         notes = []
         dataset = None
-        if any(m.encoder is not None for m in (a, b)):
+        if has_posterior(a) or has_posterior(b):
             try:
                 dataset = ctx.dataset("test", tuple(a.image_shape), data)
             except DataError as e:

@@ -328,7 +328,7 @@ def test_closing_an_evaluation_after_two_steps_stops_it(tiny_models, idx_data, m
     from models.evaluation import evaluate_steps
 
     vae, judge = open_model(tiny_models["vae"]), open_model(tiny_models["classifier"])
-    judged = _count_calls(monkeypatch, judge.classifier, "predict")
+    judged = _count_calls(monkeypatch, judge.classifier, "outputs")
     decodes = _count_calls(monkeypatch, vae, "decode")
     steps = evaluate_steps(vae, judge, _dataset(idx_data, "test"), 12, batch_size=5)
     next(steps), next(steps)
