@@ -40,20 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line `argv` (default: sys.argv) and returns its exit code.
 
-    Ctrl+C and SIGTERM stop a subcommand with exit code 130 or 143, its unfinished files removed;
-    the GUI handles both itself (it closes its window as File > Quit does)."""
+    Ctrl+C and SIGTERM stop a subcommand at once with exit code 130 or 143, its unfinished files
+    removed; the GUI handles both itself (it closes its window as File > Quit does)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:   # a refused argument (2) or --help (0): argparse has printed why
         return e.code if isinstance(e.code, int) else 2
-    if args.func is run_gui:
-        return int(run_gui(args) or 0)
-    from explorer.interrupts import report_interrupt, sigterm_raises
+    if args.func is run_gui or getattr(args, "main_thread", False):   # Qt must run in the main thread
+        return int(args.func(args) or 0)
+    from explorer.interrupts import report_interrupt, run_interruptibly, sigterm_raises
 
     with sigterm_raises():
         try:
-            return int(args.func(args) or 0)
-        except KeyboardInterrupt as interrupt:   # Ctrl+C, or SIGTERM as Terminated
+            return run_interruptibly(lambda: int(args.func(args) or 0))
+        except KeyboardInterrupt as interrupt:   # raised by the command itself
             return report_interrupt(interrupt)
 
 

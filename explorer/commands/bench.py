@@ -40,4 +40,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="slider events for the memory figure (default: 10000)")
     p.add_argument("--models", metavar="DIR", help="take vae.safetensors / dcgan.safetensors from DIR "
                                                   "instead of the bundled models")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, main_thread=True)   # it drives the app's widgets

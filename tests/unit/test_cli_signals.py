@@ -33,6 +33,19 @@ BLOCK_IN_WRITER = """
     GifImagePlugin.getdata = getdata
 """
 
+# Makes the generator's forward pass one C call that never returns and ignores signals, as a
+# long torch call does: the GIL is released and the call goes on whatever Python is told.
+ENDLESS_GENERATOR = """
+    import ctypes
+    import models.generative
+    libc, mutex = ctypes.CDLL(None), ctypes.create_string_buffer(64)   # a zeroed pthread mutex
+    def decode(*args, **kwargs):
+        marker.write_text("decoding")
+        libc.pthread_mutex_lock(mutex)
+        libc.pthread_mutex_lock(mutex)       # waits for itself: never returns
+    models.generative.GenerativeModel.decode = decode
+"""
+
 
 def start(tmp_path: Path, patch: str, argv: list[str]) -> tuple[subprocess.Popen, Path]:
     marker = tmp_path / "marker"
@@ -110,3 +123,13 @@ def test_sigterm_closes_the_window_as_quit_does(tmp_path):
     assert rc == 143, err
     assert "Traceback" not in err and "QThread" not in err
     assert "geometry" in (config / "settings.ini").read_text()     # closed as File > Quit closes it
+
+
+def test_ctrl_c_stops_a_command_inside_a_long_generator_call(tiny_models, tmp_path, out):
+    child, marker = start(tmp_path, ENDLESS_GENERATOR, export_argv(tiny_models["vae"], out / "x.gif"))
+    wait_for(marker, child)
+    child.send_signal(signal.SIGINT)
+    rc, err = finish(child)
+    assert rc == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []
