@@ -2,8 +2,8 @@
 
 A view gets its channels from the context (`context.channel("latent")`), submits jobs through
 them and hears back only about its own requests: `result_ready` for each answer it should act
-on, `progress_changed` for the newest request's progress, `busy_changed` when it starts or stops
-waiting. The bookkeeping every view would otherwise repeat lives here: the newest id, results
+on, `progress_changed` for the newest request's progress; `busy` says whether it waits for an
+answer. The bookkeeping every view would otherwise repeat lives here: the newest id, results
 that arrive late, and what a reset leaves behind.
 
 Which results reach the view:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 class Channel(QObject):
     result_ready = Signal(object)       # Result
     progress_changed = Signal(object)   # JobProgress of the newest request
-    busy_changed = Signal(bool)
 
     def __init__(self, name: str, worker: InferenceWorker, intermediate: bool = False,
                  parent: QObject | None = None):
@@ -57,7 +56,7 @@ class Channel(QObject):
         """Queues `job` (replacing this channel's pending request, if any); returns its id."""
         request = Request(self.name, job, label)
         self._newest = request.id
-        self._set_open(True)
+        self._open = True
         return self._worker.submit(request)
 
     def cancel(self) -> None:
@@ -71,7 +70,7 @@ class Channel(QObject):
         if self._open:
             self._worker.cancel(self.name, upto=self._newest)
         self._floor = self._newest + 1
-        self._set_open(False)
+        self._open = False
 
     # -- from the context -----------------------------------------------------------------------
     def receive_result(self, result: Result) -> None:
@@ -81,7 +80,7 @@ class Channel(QObject):
         newest = result.request_id == self._newest
         has_value = result.status in (Status.DONE, Status.ERROR)
         if newest:
-            self._set_open(False)
+            self._open = False
         if newest or (self.intermediate and has_value and result.request_id > self._shown):
             if has_value:
                 self._shown = result.request_id
@@ -93,8 +92,3 @@ class Channel(QObject):
     def receive_progress(self, progress: JobProgress) -> None:
         if progress.request_id == self._newest and progress.request_id >= self._floor and self._open:
             self.progress_changed.emit(progress)
-
-    def _set_open(self, value: bool) -> None:
-        if value != self._open:
-            self._open = value
-            self.busy_changed.emit(value)

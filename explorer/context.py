@@ -53,7 +53,7 @@ class AppContext(QObject):
     device_changed = Signal(str)         # the device the worker uses now
     recent_changed = Signal()
     progress_seen = Signal(object)       # JobProgress of any channel (the window's progress bar)
-    result_seen = Signal(object)         # Result of any channel
+    progress_ended = Signal(int)         # the id of a request that had reported progress
 
     def __init__(self, device: str = "auto", bundled: dict[str, Path] | None = None,
                  classifier: str | None = None, parent: QObject | None = None):
@@ -67,6 +67,7 @@ class AppContext(QObject):
             device = str(self.settings.value("device", "auto"))
         self.worker = InferenceWorker(device)
         self._channels: dict[str, Channel] = {}
+        self._with_progress: set[int] = set()
         # Queued even when a result is made on this thread (a request dropped from the queue):
         # a view always hears back after its call returns, in the order results were made.
         queued = Qt.ConnectionType.QueuedConnection
@@ -136,12 +137,15 @@ class AppContext(QObject):
         channel = self._channels.get(result.channel)
         if channel is not None:
             channel.receive_result(result)
-        self.result_seen.emit(result)
+        if result.request_id in self._with_progress:
+            self._with_progress.discard(result.request_id)
+            self.progress_ended.emit(result.request_id)
 
     def _route_progress(self, progress: JobProgress) -> None:
         channel = self._channels.get(progress.channel)
         if channel is not None:
             channel.receive_progress(progress)
+        self._with_progress.add(progress.request_id)
         self.progress_seen.emit(progress)
 
     def recent_files(self) -> list[str]:

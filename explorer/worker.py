@@ -36,6 +36,10 @@ _ids = itertools.count(1)
 MODEL_CACHE_SIZE = 6        # opened models kept (a bundled model is a few MB, a user's may be more)
 VALUE_CACHE_SIZE = 32       # directions, encoded test sets, datasets, inversions
 STOP_WAIT_MS = 1000         # closing the window waits this long for a job between two steps
+# While long jobs run, requests started between their steps may take at most this share of the
+# thread: a slider dragged at 120 Hz is then served at about screen rate, and a diffusion run
+# beside it keeps most of its speed.
+INTERACTIVE_SHARE = 0.1
 
 
 class Status(str, Enum):
@@ -155,6 +159,7 @@ class InferenceWorker(QThread):
         self.models = LRUCache(MODEL_CACHE_SIZE)   # file key -> model (on self.device)
         self.values = LRUCache(VALUE_CACHE_SIZE)
         self._fallback_note = ""                   # set when CUDA ran out of memory in a job
+        self._next_start = 0.0                     # while long jobs run, no request starts before this
         self.jobs_run = 0
 
     # -- any thread ---------------------------------------------------------------------------
@@ -243,9 +248,14 @@ class InferenceWorker(QThread):
                     self._lock.wait()
                 if self._stopping:
                     break
-                request = self._pending.pop(next(iter(self._pending))) if self._pending else None
+                start_one = self._pending and (not self._long or time.perf_counter() >= self._next_start)
+                request = self._pending.pop(next(iter(self._pending))) if start_one else None
             if request is not None:
+                began = time.perf_counter()
                 self._start(request)
+                if self._long:
+                    took = time.perf_counter() - began
+                    self._next_start = time.perf_counter() + took * (1 / INTERACTIVE_SHARE - 1)
             else:
                 self._advance()
         while self._long:

@@ -27,6 +27,7 @@ SECTIONS: list[str] = [
     "explorer.bench.compare:compare_map",
     "explorer.bench.interpolation:gif_export",
     "explorer.bench.diffusion:diffusion_run",
+    "explorer.bench.together:drag_during_ddpm",
 ]
 
 

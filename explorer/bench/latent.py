@@ -27,6 +27,77 @@ MAX_RSS_GROWTH_MB = 50.0
 
 # -- the latent drag ------------------------------------------------------------------------------
 
+class ScriptedDrag:
+    """A mouse drag over the latent panel's first slider, one move per timer tick at
+    options.rate_hz, recording when each frame was asked for, painted, and its model time."""
+
+    def __init__(self, app: Any, panel: Any, options: BenchOptions):
+        self.app, self.panel, self.options = app, panel, options
+        self.submitted: dict[int, float] = {}
+        self.painted: dict[int, float] = {}
+        self.model_s: dict[int, float] = {}
+        self.order: list[int] = []
+        self.slider = panel.dim_sliders[0].slider
+        panel.image_view.frame_painted.connect(self._painted)
+        panel.frame_shown.connect(lambda result: self.model_s.__setitem__(result.request_id, result.elapsed_s))
+
+    def _painted(self, tag: int) -> None:
+        self.painted[tag] = time.perf_counter()
+        self.order.append(tag)
+
+    def value(self, i: int) -> int:
+        # Back and forth across the whole range, about two sweeps for 300 steps.
+        lo, hi = self.slider.minimum(), self.slider.maximum()
+        span = hi - lo
+        phase = (i * 4 * span // max(self.options.steps, 1)) % (2 * span)
+        return lo + (phase if phase <= span else 2 * span - phase)
+
+    def warm_up(self) -> None:
+        """A few moves, not measured: first calls allocate."""
+        from PySide6.QtCore import QEvent
+
+        for i in range(20):
+            self.slider.setValue(self.value(i))
+            wait(self.app, lambda: self.panel.shown_id >= self.panel.last_request_id, 10)
+        gc.collect()
+        self.app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        wait(self.app, lambda: False, 0.3)     # let deferred work (status bar refresh...) happen first
+
+    def run(self) -> None:
+        """The drag, until its last frame is painted."""
+        from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+        step = [0]
+        loop = QEventLoop()
+
+        def move() -> None:
+            if step[0] >= self.options.steps:
+                driver.stop()
+                loop.quit()
+                return
+            t0 = time.perf_counter()
+            self.slider.setValue(self.value(step[0] + 1000))
+            self.submitted[self.panel.last_request_id] = t0
+            step[0] += 1
+
+        driver = QTimer()
+        driver.setTimerType(Qt.TimerType.PreciseTimer)
+        driver.timeout.connect(move)
+        self.slider.setSliderDown(True)
+        driver.start(max(1, round(1000 / self.options.rate_hz)))
+        loop.exec()
+        last_id = self.panel.last_request_id
+        view = self.panel.image_view
+        wait(self.app, lambda: view.painted_tag is not None and view.painted_tag >= last_id, 10)
+        self.slider.setSliderDown(False)
+
+    def latencies_ms(self) -> tuple[list[float], list[float]]:
+        """(slider-to-painted latency, model time) of each painted frame, in ms."""
+        shown = [i for i in self.submitted if i in self.painted]
+        return ([(self.painted[i] - self.submitted[i]) * 1000 for i in shown],
+                [self.model_s[i] * 1000 for i in shown if i in self.model_s])
+
+
 def latent_drag_vae(options: BenchOptions) -> dict[str, Any]:
     return latent_drag("vae", options)
 
@@ -47,7 +118,7 @@ def latent_drag(name: str, options: BenchOptions) -> dict[str, Any]:
 
 
 def _latent_drag(title: str, name: str, path: Path, options: BenchOptions) -> dict[str, Any]:
-    from PySide6.QtCore import QEvent, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEvent
 
     from explorer.context import AppContext
     from explorer.views.main_window import MainWindow
@@ -67,71 +138,21 @@ def _latent_drag(title: str, name: str, path: Path, options: BenchOptions) -> di
         if panel.last_result is not None and not panel.last_result.ok:
             return skipped(title, f"the model failed: {panel.last_result.error}")
 
-        submitted: dict[int, float] = {}
-        painted: dict[int, float] = {}
-        order: list[int] = []
-        model_s: dict[int, float] = {}
-
-        def on_painted(tag: int) -> None:
-            painted[tag] = time.perf_counter()
-            order.append(tag)
-
-        def on_shown(result) -> None:
-            model_s[result.request_id] = result.elapsed_s
-
-        panel.image_view.frame_painted.connect(on_painted)
-        panel.frame_shown.connect(on_shown)
-        slider = panel.dim_sliders[0].slider
-        lo, hi = slider.minimum(), slider.maximum()
-
-        def value(i: int) -> int:
-            # Back and forth across the whole range, about two sweeps for 300 steps.
-            span = hi - lo
-            phase = (i * 4 * span // max(options.steps, 1)) % (2 * span)
-            return lo + (phase if phase <= span else 2 * span - phase)
-
-        # Warm-up, not measured: first calls allocate.
-        for i in range(20):
-            slider.setValue(value(i))
-            wait(app, lambda: panel.shown_id >= panel.last_request_id, 10)
-        gc.collect()
-        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        wait(app, lambda: False, 0.3)     # let deferred work (status bar refresh...) happen first
-
-        # The drag: one slider move per timer tick, a heartbeat timer measuring the event loop.
-        heartbeat = Heartbeat()
-        step = [0]
-        loop = QEventLoop()
-
-        def move() -> None:
-            if step[0] >= options.steps:
-                driver.stop()
-                loop.quit()
-                return
-            t0 = time.perf_counter()
-            slider.setValue(value(step[0] + 1000))
-            submitted[panel.last_request_id] = t0
-            step[0] += 1
-
-        driver = QTimer()
-        driver.setTimerType(Qt.TimerType.PreciseTimer)
-        driver.timeout.connect(move)
-        slider.setSliderDown(True)
+        drag = ScriptedDrag(app, panel, options)
+        drag.warm_up()
         ui_cpu, process_cpu, wall = time.thread_time(), time.process_time(), time.perf_counter()
+        heartbeat = Heartbeat()
         heartbeat.start()
-        driver.start(max(1, round(1000 / options.rate_hz)))
-        loop.exec()
-        last_id = panel.last_request_id
-        wait(app, lambda: panel.image_view.painted_tag is not None and panel.image_view.painted_tag >= last_id, 10)
+        drag.run()
         heartbeat.stop()
         ui_cpu = time.thread_time() - ui_cpu
         process_cpu = time.process_time() - process_cpu
         wall = time.perf_counter() - wall
-        slider.setSliderDown(False)
+        submitted, painted, order = drag.submitted, drag.painted, drag.order
+        slider, value = drag.slider, drag.value
 
         shown = [i for i in submitted if i in painted]
-        latency_ms = [(painted[i] - submitted[i]) * 1000 for i in shown]
-        model_ms = [model_s[i] * 1000 for i in shown if i in model_s]
+        latency_ms, model_ms = drag.latencies_ms()
         median_latency = statistics.median(latency_ms) if latency_ms else float("nan")
         median_model = statistics.median(model_ms) if model_ms else float("nan")
         p99 = percentile(latency_ms, 99)

@@ -20,7 +20,7 @@ from explorer.views.diffusion import DiffusionPanel
 from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
-from explorer.worker import JobProgress, Result
+from explorer.worker import JobProgress
 from models.atomic import atomic_path
 
 MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.pt2);;All files (*)"
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         context.device_changed.connect(self._device_changed)
         context.recent_changed.connect(self._rebuild_recent_menu)
         context.progress_seen.connect(self._on_progress)
-        context.result_seen.connect(self._on_result)
+        context.progress_ended.connect(self._on_progress_ended)
         self.library.open_requested.connect(self.open_model)
         self.library.browse_requested.connect(self.browse)
 
@@ -341,12 +341,11 @@ class MainWindow(QMainWindow):
             self.progress.setToolTip(progress.message)
             self.statusBar().showMessage(f"{progress.message}…", 4000)
 
-    def _on_result(self, result: Result) -> None:
-        if result.request_id in self._progress_ids:
-            self._progress_ids.discard(result.request_id)
-            if not self._progress_ids:
-                self._progress = None
-                self.progress.setVisible(False)
+    def _on_progress_ended(self, request_id: int) -> None:
+        self._progress_ids.discard(request_id)
+        if not self._progress_ids:
+            self._progress = None
+            self.progress.setVisible(False)
 
     # -- screenshots ------------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> None:
