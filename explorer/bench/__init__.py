@@ -28,6 +28,7 @@ SECTIONS: list[str] = [
     "explorer.bench.interpolation:gif_export",
     "explorer.bench.diffusion:diffusion_run",
     "explorer.bench.together:drag_during_ddpm",
+    "explorer.bench.directions:ganspace_cgan",
 ]
 
 

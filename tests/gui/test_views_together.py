@@ -155,3 +155,25 @@ def test_the_latent_and_compare_views_report_the_same_first_principal_direction(
     qtbot.waitUntil(lambda: bool(maps) and not compare.is_busy(), timeout=30000)
     u = maps[-1].u / np.linalg.norm(maps[-1].u)
     assert float(u @ first) == pytest.approx(1.0, abs=1e-5)      # the same direction, the same sign
+
+
+def test_bench_sections_of_views_sharing_the_worker_report_finite_figures(qtbot, tiny_models, tmp_path):
+    import math
+    import shutil
+
+    from explorer.bench import SECTIONS, BenchOptions
+    from explorer.bench.directions import ganspace_cgan
+    from explorer.bench.together import drag_during_ddpm
+
+    assert {"explorer.bench.together:drag_during_ddpm", "explorer.bench.directions:ganspace_cgan"} <= set(SECTIONS)
+    for name in ("vae", "ddpm", "cgan"):
+        shutil.copy(tiny_models[name], tmp_path / f"{name}.safetensors")
+    options = BenchOptions(device="cpu", models=tmp_path, steps=20, rate_hz=120)
+    together = drag_during_ddpm(options)
+    for section in (together, ganspace_cgan(options)):
+        assert "skipped" not in section, section.get("skipped")
+        numbers = [f["value"] for f in section["figures"] if isinstance(f["value"], (int, float))]
+        assert numbers and all(math.isfinite(v) for v in numbers), section
+    drag = {f["name"]: f for f in together["figures"]}
+    assert drag["slider-to-frame latency during the run, median"]["value"] > 0
+    assert "the run's slowdown while the drag lasted" in drag
