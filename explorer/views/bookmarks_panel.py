@@ -1,14 +1,17 @@
 """The bookmarks of the open model: a list to jump back to, and a name box to save the current
-point. The panel only shows and edits the store; the latent panel supplies and applies points."""
+point. The panel only shows and edits the store; the latent panel supplies and applies points.
+When bookmarks cannot be saved (a read-only folder, a full disk, a file from a newer version) a
+line under the list says so until a save succeeds."""
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
-from explorer.bookmarks import Bookmark, BookmarkStore
+from explorer.bookmarks import MAX_BOOKMARKS, Bookmark, BookmarkStore
 
 
 class BookmarksPanel(QWidget):
@@ -19,6 +22,7 @@ class BookmarksPanel(QWidget):
         super().__init__(parent)
         self.store = store
         self.model_name: str | None = None
+        self._showing_save_failure = False
 
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("Name of this point")
@@ -35,6 +39,11 @@ class BookmarksPanel(QWidget):
         self.delete_button.setToolTip("Remove the selected bookmark (Delete)")
         self.go_button = QPushButton("Go to")
         self.go_button.setToolTip("Go to the selected bookmark (Enter)")
+        self.problem_label = QLabel()
+        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #7a4f01;")
+        self.problem_label.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.name_edit, 1)
@@ -47,6 +56,7 @@ class BookmarksPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.problem_label)
         layout.addLayout(bottom)
 
         self.save_button.clicked.connect(self._save)
@@ -56,6 +66,10 @@ class BookmarksPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         store.changed.connect(self.refresh)
+        store.problem.connect(self.show_problem)
+        store.saved.connect(self._saved)
+        self.show_problem(store.save_problem or (f"Bookmarks are not saved: {store.read_only}."
+                                                 if store.read_only else None))
         self.refresh()
 
     def set_model(self, model_name: str | None) -> None:
@@ -72,12 +86,23 @@ class BookmarksPanel(QWidget):
         for b in sorted(self.store.for_model(self.model_name), key=lambda b: b.created):
             item = QListWidgetItem(b.name)
             item.setData(Qt.ItemDataRole.UserRole, b)
-            item.setToolTip(_describe(b))
+            item.setToolTip(plain_tooltip(_describe(b)))
             self.list.addItem(item)
             if b.name == selected:
                 self.list.setCurrentItem(item)
         self.name_edit.setPlaceholderText(self.store.unique_name(self.model_name))
         self._update_buttons()
+
+    def show_problem(self, text: str | None) -> None:
+        """A line saying what went wrong with the bookmarks file; a failed save's line goes once a
+        save works again."""
+        self.problem_label.setText(text or "")
+        self.problem_label.setVisible(bool(text))
+        self._showing_save_failure = bool(text) and text == self.store.save_problem
+
+    def _saved(self) -> None:
+        if self._showing_save_failure:
+            self.show_problem(None)
 
     def names(self) -> list[str]:
         return [self.list.item(i).text() for i in range(self.list.count())]
@@ -97,6 +122,9 @@ class BookmarksPanel(QWidget):
         if self.model_name is None:
             return
         name = self.name_edit.text().strip() or self.store.unique_name(self.model_name)
+        if self.store.is_full() and self.store.get(self.model_name, name) is None:
+            self.show_problem(f"There are {MAX_BOOKMARKS:,} bookmarks, the most kept: delete some to add more.")
+            return
         self.name_edit.clear()
         self.save_requested.emit(name)
 
@@ -108,6 +136,12 @@ class BookmarksPanel(QWidget):
         has = self.list.currentItem() is not None
         self.delete_button.setEnabled(has)
         self.go_button.setEnabled(has)
+
+
+def plain_tooltip(text: str) -> str:
+    """`text` for setToolTip, shown as it is: Qt renders a tooltip that looks like markup as rich
+    text, and a bookmark's name is the user's (or a stranger's, in a shared file)."""
+    return f"<p style='white-space:pre'>{html.escape(text)}</p>"
 
 
 def _describe(b: Bookmark) -> str:

@@ -20,11 +20,13 @@ def test_bookmarks_round_trip_through_the_file(isolated_config):
     c = Bookmark("boot", "cgan", [1.0] * 8, label=9)
     for bookmark in (a, b, c):
         store.add(bookmark)
+    assert store.flush()
     again = BookmarkStore()
     assert again.warning is None
     assert again.all() == [a, b, c]
     assert again.for_model("cgan") == [b, c]
     assert again.remove("cgan", "blend") and not again.remove("cgan", "blend")
+    assert again.flush()
     assert BookmarkStore().all() == [a, c]
     assert [p.name for p in isolated_config.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -34,6 +36,7 @@ def test_adding_a_name_twice_replaces_the_bookmark(isolated_config):
     store.add(Bookmark("p", "vae", [1.0]))
     store.add(Bookmark("p", "vae", [2.0]))
     store.add(Bookmark("p", "gan", [3.0]))
+    assert store.flush()
     assert [b.latent for b in BookmarkStore().all()] == [[2.0], [3.0]]
     assert store.unique_name("vae") == "Point 2"
 
@@ -47,6 +50,7 @@ def test_a_corrupt_bookmarks_file_is_set_aside_with_a_warning(isolated_config):
     aside = list(isolated_config.glob("bookmarks.corrupt-*.json"))
     assert len(aside) == 1 and aside[0].read_text().endswith('"half')
     store.add(Bookmark("fresh", "vae", [0.0]))
+    assert store.flush()
     assert [b.name for b in BookmarkStore().all()] == ["fresh"]
 
 
@@ -115,6 +119,7 @@ def test_saving_and_going_to_a_bookmark_restores_the_point_and_image(qtbot, pane
 
     panel.bookmarks.delete_button.click()
     assert panel.bookmarks.names() == []
+    assert panel.context.bookmarks.flush()
     assert BookmarkStore().for_model("cvae") == []
 
 
@@ -145,3 +150,47 @@ def test_pasting_something_that_is_not_a_point_changes_nothing(qtbot, panel):
     assert np.array_equal(panel.latent, before)
     assert any("not a point" in m for m in messages)
     assert any("has 3 numbers" in m for m in messages)
+
+
+def test_the_panel_says_when_bookmarks_cannot_be_saved(qtbot, isolated_config, monkeypatch):
+    import errno
+    import os
+
+    import explorer.bookmarks as bookmarks
+    from explorer.views.bookmarks_panel import BookmarksPanel
+
+    real_write, failing = bookmarks.atomic_write_text, [True]
+
+    def full_disk(path, text):
+        if failing[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(path, text)
+
+    monkeypatch.setattr(bookmarks, "atomic_write_text", full_disk)
+    store = BookmarkStore()
+    panel = BookmarksPanel(store)
+    qtbot.addWidget(panel)
+    panel.set_model("vae")
+    store.add(Bookmark("a", "vae", [0.0]))
+    qtbot.waitUntil(lambda: "No space left on device" in panel.problem_label.text(), timeout=5000)
+    assert not panel.problem_label.isHidden()
+    failing[0] = False
+    store.add(Bookmark("b", "vae", [0.0]))
+    qtbot.waitUntil(lambda: panel.problem_label.isHidden(), timeout=5000)
+    assert store.flush()
+
+
+def test_a_bookmark_named_like_markup_shows_as_text(qtbot, isolated_config):
+    from PySide6.QtGui import QTextDocumentFragment
+
+    from explorer.views.bookmarks_panel import BookmarksPanel
+
+    store = BookmarkStore()
+    name = "<img src='/etc/x.png'><b>bold</b>"
+    store.add(Bookmark(name, "vae", [0.0]))
+    panel = BookmarksPanel(store)
+    qtbot.addWidget(panel)
+    panel.set_model("vae")
+    assert panel.names() == [name]
+    shown = QTextDocumentFragment.fromHtml(panel.list.item(0).toolTip()).toPlainText()
+    assert shown.startswith(name)              # the tooltip shows the markup as it is written

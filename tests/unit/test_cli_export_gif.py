@@ -53,7 +53,9 @@ def test_bookmarks_slerp_pingpong_no_loop(tiny_models, out):
 
     model = open_model(tiny_models["vae"])
     home = [0.5, -1.0, 2.0, 0.25]
-    BookmarkStore().add(Bookmark("home", model.name, home))
+    store = BookmarkStore()
+    store.add(Bookmark("home", model.name, home))
+    assert store.flush()
     target = out / "marks.gif"
     rc = main(["export-gif", "--model", str(tiny_models["vae"]), "--from", "home", "--via", "4", "--to", "2",
                "--frames", "5", "--slerp", "--pingpong", "--no-loop", "--filmstrip", str(out / "strip.png"),
