@@ -66,25 +66,30 @@ class ModelInfo:
         return " · ".join(parts)
 
     def tooltip(self) -> str:
-        """Several lines of metadata for the model library's tooltip (plain text)."""
-        m = self.metadata
-        lines = [f"{self.name} — {self.summary()}", f"architecture: {self.architecture or '?'}"]
-        dataset = m.get("dataset")
-        if isinstance(dataset, Mapping) and dataset.get("name"):
-            lines.append(f"dataset: {dataset['name']}")
-        training = m.get("training")
-        if isinstance(training, Mapping):
-            if training.get("epochs") is not None:
-                lines.append(f"trained: {training['epochs']} epochs"
-                             + (f", seed {training['seed']}" if training.get("seed") is not None else ""))
-            if isinstance(training.get("time"), (int, float)):
-                lines.append(f"training time: {training['time'] / 60:.1f} min")
-        metrics = m.get("metrics")
-        if isinstance(metrics, Mapping):
-            for key, value in list(metrics.items())[:6]:
-                shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-                lines.append(f"{key}: {shown}")
-        lines.append(f"source: {self.source}")
+        """Several lines of metadata for the model library's tooltip, as plain text read through
+        the metadata schema (text from the file has its control characters escaped)."""
+        from models.describe import duration, plain_text
+        from models.errors import CheckpointError
+        from models.metadata import parse_metadata
+
+        lines = [f"{plain_text(self.name)} — {plain_text(self.summary())}",
+                 f"architecture: {plain_text(self.architecture or '?')}"]
+        try:
+            m = parse_metadata(self.metadata)
+        except CheckpointError:
+            m = None        # what does not read as the schema is left out rather than shown raw
+        if m is not None and m.dataset is not None and m.dataset.name:
+            lines.append(f"dataset: {plain_text(m.dataset.name)}")
+        if m is not None and m.training is not None:
+            t = m.training
+            if t.epochs is not None:
+                lines.append(f"trained: {t.epochs} epochs" + (f", seed {t.seed}" if t.seed is not None else ""))
+            if t.time_s is not None:
+                lines.append(f"training time: {duration(t.time_s)}")
+        for key, value in list(m.metrics.items() if m is not None else ())[:6]:
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            lines.append(plain_text(f"{key}: {shown}")[:200])
+        lines.append(f"source: {plain_text(self.source)}")
         return "\n".join(lines)
 
     @classmethod
@@ -100,14 +105,15 @@ class ModelInfo:
 
     @classmethod
     def from_metadata(cls, source: str, meta: Mapping[str, Any]) -> ModelInfo:
-        """From a checkpoint's metadata alone (no weights read): for listing models quickly."""
+        """From a checkpoint's metadata alone (no weights read): for listing models quickly.
+        The metadata is read through the schema: CheckpointError when it does not fit."""
         from models.generative import declared_capabilities
+        from models.metadata import parse_metadata
 
-        config = meta.get("config") if isinstance(meta.get("config"), Mapping) else {}
-        kind = str(meta.get("kind", "?"))
-        return cls(source=str(source), name=str(meta.get("name") or Path(str(source)).stem), kind=kind,
-                   latent_shape=tuple(int(s) for s in meta.get("latent_shape", ())),
-                   image_shape=tuple(int(s) for s in meta.get("image_shape", (1, 28, 28))),  # type: ignore[arg-type]
-                   class_names=tuple(meta.get("class_names") or ()),
-                   capabilities=declared_capabilities(str(meta.get("architecture", "")), dict(config)),
+        m = parse_metadata(meta, f"{source}: metadata")
+        return cls(source=str(source), name=m.name or Path(str(source)).stem, kind=m.kind or "?",
+                   latent_shape=tuple(m.latent_shape or ()),
+                   image_shape=tuple(m.image_shape or (1, 28, 28)),  # type: ignore[arg-type]
+                   class_names=m.class_names,
+                   capabilities=declared_capabilities(m.architecture, dict(m.config)),
                    metadata=dict(meta))

@@ -27,6 +27,7 @@ from models.data import ImageDataset
 from models.devices import pick_device
 from models.diffusion import NoiseSchedule, ScheduleConfig
 from models.generative import ARCHITECTURES
+from models.metadata import CheckpointMetadata, DatasetInfo, ScheduleInfo, TrainingInfo
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
 from models.nets.unet import UNet, UNetConfig
@@ -136,33 +137,38 @@ class Trainer:
                 self.loss_curve.setdefault(k, []).append(v / steps)
 
     def metadata(self, kind: str, architecture: str, config: Any, model_latent: tuple[int, ...],
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                 extra: dict[str, Any] | None = None) -> CheckpointMetadata:
+        """The checkpoint's metadata, through the schema every reader uses (models/metadata.py).
+        `extra` may hold "recipe" (merged into the recipe), "schedule" and any other keys."""
+        extra = dict(extra or {})
         recipe = {"kind": self.options.kind, "epochs": self.options.epochs, "batch_size": self.options.batch_size,
-                  "lr": self.lr, "seed": self.options.seed, **(extra or {}).pop("recipe", {})}
-        meta = {
-            "name": self.options.name or self.options.kind,
-            "kind": kind,
-            "architecture": architecture,
-            "config": dataclasses.asdict(config),
-            "image_shape": list(self.image_shape),
-            "latent_shape": list(model_latent),
-            "class_names": list(self.data.class_names),
-            "dataset": {"source": self.data.source, "split": "train", "size": len(self.images)},
-            "training": {
-                "recipe": recipe,
-                "seed": self.options.seed,
-                "epochs": self.options.epochs,
-                "hardware": hardware(self.device),
-                "device": self.device.type,
-                "torch": torch.__version__,
-                "time_s": round(time.perf_counter() - self.start, 1),
-                "loss_curve": {k: [round(v, 5) for v in vs] for k, vs in self.loss_curve.items()},
-                "step_losses": {k: _coarse(vs) for k, vs in self.step_curve.items()},
-            },
-            "metrics": {},
-        }
-        meta.update(extra or {})
-        return meta
+                  "lr": self.lr, "seed": self.options.seed, **extra.pop("recipe", {})}
+        schedule = extra.pop("schedule", None)
+        source = str(self.data.source)
+        return CheckpointMetadata(
+            name=self.options.name or self.options.kind,
+            kind=kind,
+            architecture=architecture,
+            config=dataclasses.asdict(config),
+            image_shape=tuple(self.image_shape),
+            latent_shape=tuple(model_latent),
+            class_names=tuple(self.data.class_names),
+            dataset=DatasetInfo(name=Path(source).name or "unnamed", source=source, split="train",
+                                size=len(self.images)),
+            training=TrainingInfo(
+                recipe=recipe,
+                seed=self.options.seed,
+                epochs=self.options.epochs,
+                hardware=hardware(self.device),
+                device=self.device.type,
+                torch=torch.__version__,
+                time_s=round(time.perf_counter() - self.start, 1),
+                loss_curve={k: [round(v, 5) for v in vs] for k, vs in self.loss_curve.items()},
+                step_losses={k: _coarse(vs) for k, vs in self.step_curve.items()},
+            ),
+            schedule=ScheduleInfo(**schedule) if schedule else None,
+            extras=extra,
+        )
 
 
 def _coarse(values: list[float], points: int = 200) -> list[float]:
@@ -361,13 +367,14 @@ TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": trai
 
 def train(options: TrainOptions, data: ImageDataset, out: str | Path,
           progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Trains one model and writes its checkpoint atomically; returns the metadata written."""
+    """Trains one model and writes its checkpoint atomically; returns the metadata written (as
+    JSON, without the format, dtype and digest that saving adds)."""
     trainer = Trainer(options, data, progress)
     net, meta = TRAINERS[options.kind](trainer)
-    assert meta["architecture"] in ARCHITECTURES
+    assert meta.architecture in ARCHITECTURES
     net = net.to("cpu").eval()
-    meta["training"]["time_s"] = round(time.perf_counter() - trainer.start, 1)
-    meta["training"]["threads"] = torch.get_num_threads()
-    meta["training"]["cpu_count"] = os.cpu_count()
+    meta = dataclasses.replace(meta, training=dataclasses.replace(
+        meta.training, time_s=round(time.perf_counter() - trainer.start, 1),
+        threads=torch.get_num_threads(), cpu_count=os.cpu_count()))
     save_checkpoint(out, net, meta, half=options.half)
-    return meta
+    return meta.to_json()

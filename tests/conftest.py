@@ -28,20 +28,22 @@ TINY = {
 
 
 def make_tiny_checkpoint(name: str, folder: Path, seed: int = 0) -> Path:
-    """A randomly initialised checkpoint of a small real architecture."""
+    """A randomly initialised checkpoint of a small real architecture, its metadata written
+    through the schema the trainer uses."""
     import torch
 
     from models.checkpoint import save_checkpoint
     from models.generative import build_model
+    from models.metadata import CheckpointMetadata, DatasetInfo, TrainingInfo
 
     architecture, config = TINY[name]
     torch.manual_seed(seed)
-    meta = {"name": name, "class_names": CLASS_NAMES}
-    model = build_model(architecture, config, meta)
-    meta.update(kind=model.kind, architecture=architecture, config=config,
-                image_shape=list(model.image_shape), latent_shape=list(model.latent_shape),
-                dataset={"name": "none (random weights for tests)"},
-                training={"recipe": {"kind": "untrained"}, "seed": seed, "epochs": 0}, metrics={})
+    model = build_model(architecture, config, {"name": name, "class_names": CLASS_NAMES})
+    meta = CheckpointMetadata(
+        name=name, kind=str(model.kind), architecture=architecture, config=config,
+        image_shape=tuple(model.image_shape), latent_shape=tuple(model.latent_shape),
+        class_names=tuple(CLASS_NAMES), dataset=DatasetInfo(name="none (random weights for tests)"),
+        training=TrainingInfo(recipe={"kind": "untrained"}, seed=seed, epochs=0))
     path = folder / f"{name}.safetensors"
     save_checkpoint(path, model.net, meta)
     return path

@@ -3,6 +3,7 @@ metadata. Headless: reads checkpoint headers only, never weights, never Qt."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,10 @@ from explorer.commands import print_json
 
 def describe_file(name: str, path: Path, bundled: bool) -> dict[str, Any]:
     """One model's entry: its metadata summary, or the reason it cannot be read."""
-    from models.checkpoint import CheckpointError, read_metadata
+    from models.checkpoint import CheckpointError, load_metadata
 
     entry: dict[str, Any] = {"name": name, "path": str(path), "bundled": bundled}
-    if not path.exists():
+    if not os.path.lexists(path):
         entry["error"] = f"{path} no longer exists"
         return entry
     if path.suffix.lower() != ".safetensors":
@@ -22,23 +23,27 @@ def describe_file(name: str, path: Path, bundled: bool) -> dict[str, Any]:
         entry["note"] = "a state dict or scripted generator; opened with its sidecar"
         return entry
     try:
-        meta = read_metadata(path)
+        meta = load_metadata(path)
+        size = path.stat().st_size
     except CheckpointError as e:
         entry["error"] = str(e)
         return entry
-    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    except OSError as e:
+        entry["error"] = f"cannot read {path}: {e.strerror or e}"
+        return entry
+    doc = meta.to_json()
     entry.update(
-        name=meta.get("name") or name,
-        kind=meta.get("kind"),
-        architecture=meta.get("architecture"),
-        latent_shape=meta.get("latent_shape"),
-        image_shape=meta.get("image_shape"),
-        conditional=bool(config.get("num_classes", 0)) and meta.get("kind") != "classifier",
-        class_names=meta.get("class_names") or [],
-        dataset=meta.get("dataset"),
-        training={k: v for k, v in (meta.get("training") or {}).items() if k != "loss_curve"},
-        metrics=meta.get("metrics") or {},
-        size_bytes=path.stat().st_size,
+        name=meta.name or name,
+        kind=meta.kind,
+        architecture=meta.architecture,
+        latent_shape=list(meta.latent_shape) if meta.latent_shape else None,
+        image_shape=list(meta.image_shape) if meta.image_shape else None,
+        conditional=bool(meta.config.get("num_classes")) and meta.kind != "classifier",
+        class_names=list(meta.class_names),
+        dataset=doc.get("dataset"),
+        training={k: v for k, v in doc.get("training", {}).items() if k not in ("loss_curve", "step_losses")},
+        metrics=meta.metrics,
+        size_bytes=size,
     )
     return entry
 
@@ -57,22 +62,28 @@ def _shape(value: Any) -> str:
 
 
 def _line(entry: dict[str, Any]) -> str:
+    """One entry as a line of plain text: names and messages from a file are shown escaped."""
+    from models.describe import plain_text
+
+    name = plain_text(entry["name"])
     if "error" in entry:
-        return f"  {entry['name']:<14} cannot be read: {entry['error']}"
+        return f"  {name:<14} cannot be read: {plain_text(entry['error'])}"
     if entry.get("kind") == "imported":
-        return f"  {entry['name']:<14} imported generator  {entry['path']}"
-    parts = [f"{entry['kind']:<10}", f"{entry.get('architecture') or '?':<13}",
+        return f"  {name:<14} imported generator  {plain_text(entry['path'])}"
+    parts = [f"{plain_text(entry['kind']):<10}", f"{plain_text(entry.get('architecture') or '?'):<13}",
              f"latent {_shape(entry.get('latent_shape')):<9}", f"image {_shape(entry.get('image_shape')):<8}"]
     if entry.get("conditional"):
         parts.append(f"{len(entry['class_names'])} classes")
     metrics = entry.get("metrics") or {}
     shown = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in list(metrics.items())[:3]]
     if shown:
-        parts.append(" ".join(shown))
-    return f"  {entry['name']:<14} " + "  ".join(parts)
+        parts.append(plain_text(" ".join(shown)))
+    return f"  {name:<14} " + "  ".join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.describe import plain_text
+
     listing = list_models()
     if args.json:
         print_json(listing)
@@ -88,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         for entry in listing["recent"]:
             print(_line(entry))
             if "error" not in entry:
-                print(f"  {'':<14} {entry['path']}")
+                print(f"  {'':<14} {plain_text(entry['path'])}")
     else:
         print("  none")
     return 0
