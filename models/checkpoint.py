@@ -221,9 +221,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Gen
     with open_model_file(path) as f:
         header = read_header(f, path)
         meta = _native_metadata(header, path)
-        check_class_names(meta, str(path))
         # before a single tensor is read or a layer built: the config must make these tensors
         check_weights_fit(meta.architecture, meta.config, header.shapes, str(path))
+        check_class_names(meta, str(path))
         tensors = read_tensors(f, path)
     if meta.digest and tensor_digest(tensors) != meta.digest:
         raise CheckpointError(f"{path}: its weights were changed or damaged after it was saved (their "

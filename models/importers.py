@@ -31,7 +31,7 @@ from models import bounded_json
 from models.archive import check_export_archive, check_state_dict_archive, check_torchscript_archive
 from models.checkpoint import (EXPORT_SUFFIX, NATIVE_SUFFIX, build, check_class_names, load_weights,
                                open_model_file, read_header, read_tensors)
-from models.config_check import check_weights_fit
+from models.config_check import check_config, check_weights_fit
 from models.errors import CheckpointError, one_line
 from models.limits import MAX_MODEL_FILE_BYTES, MAX_SIDECAR_BYTES
 from models.metadata import (FORMAT_VERSION, CheckpointMetadata, image_shape_of, json_value, latent_shape_of,
@@ -156,6 +156,7 @@ def import_state_dict(path: str | Path, architecture: str | None = None, config:
         "name": side.name or path.stem,
         "imported_from": str(path),
     }, f"{where}: metadata")
+    check_config(config, where)
     check_class_names(meta, where)
 
     if path.suffix.lower() == NATIVE_SUFFIX:

@@ -60,14 +60,16 @@ def read_regular_file(path: Path, what: str, max_bytes: int) -> bytes:
 
 
 def read_at_most(f: BinaryIO, max_bytes: int, path: Path, what: str) -> bytes:
-    """The rest of f, refusing a file that has grown past max_bytes since it was opened."""
+    """The rest of f, refusing a file that has grown past max_bytes, or past the size it had,
+    since it was opened. (Asking for only what the file holds also keeps the reader from
+    setting aside max_bytes of memory for one read.)"""
     try:
-        data = f.read(max_bytes + 1)
+        expected = os.fstat(f.fileno()).st_size - f.tell()
+        data = f.read(min(expected, max_bytes) + 1)
     except OSError as exc:
         raise CheckpointError(os_error_message(path, what, exc)) from None
-    if len(data) > max_bytes:
-        raise CheckpointError(f"{what} {path} grew past {describe_size(max_bytes)} while it was "
-                              f"read; open it once it is complete")
+    if len(data) > min(expected, max_bytes):
+        raise CheckpointError(f"{what} {path} grew while it was read; open it once it is complete")
     return data
 
 
