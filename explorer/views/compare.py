@@ -20,10 +20,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFrame, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox,
+                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from explorer.context import AppContext
@@ -32,6 +32,7 @@ from explorer.jobs.common import load_info_job
 from explorer.jobs.compare import EndpointSpec, metrics_job
 from explorer.views.actions import panel_action
 from explorer.views.compare_column import ModelColumn
+from explorer.views.frame_player import FramePlayer
 from explorer.views.latent_map import ClassLegend
 from explorer.views.layout import row
 from explorer.worker import JobProgress, Result
@@ -49,7 +50,7 @@ LINK_MODES: tuple[tuple[str, str, str], ...] = (
 DEFAULT_MODELS = {"left": ("vae", True), "right": ("dcgan", False)}
 DEFAULT_FRAMES = 12
 DEFAULT_METRIC_SAMPLES = 500
-PLAY_INTERVAL_MS = 125
+PLAY_FPS = 8
 
 
 def shown_here(info: ModelInfo) -> bool:
@@ -95,9 +96,6 @@ class ComparePanel(QWidget):
         self.report: dict[str, Any] | None = None
         self.active = False        # becomes True the first time the view is shown
         self.stale = False         # something changed while the view was hidden
-        self._timer = QTimer(self)
-        self._timer.setInterval(PLAY_INTERVAL_MS)
-        self._timer.timeout.connect(self._advance)
         self._build()
         self._build_actions()
         self.metrics_channel.result_ready.connect(self._show_metrics)
@@ -135,12 +133,12 @@ class ComparePanel(QWidget):
         self.slerp_check = QCheckBox("slerp")
         self.slerp_check.setChecked(s.value("compare/slerp", True, type=bool))
         self.slerp_check.setToolTip("Spherical interpolation (stays on the prior's shell); off: straight lines")
-        self.frame_slider = QSlider(Qt.Orientation.Horizontal)
-        self.frame_slider.setRange(0, self.frames_box.value() - 1)
-        self.frame_slider.setToolTip("The frame both columns show (, and . step through the frames)")
-        self.play_button = QPushButton("Play")
-        self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play both paths frame by frame (Ctrl+Space)")
+        self.player = FramePlayer(fps=PLAY_FPS, ends="loop", buttons=False, what="frame")
+        self.player.set_count(self.frames_box.value())
+        self.player.slider.setToolTip("The frame both columns show (, and . step through the frames)")
+        self.player.play_button.setToolTip("Play both paths frame by frame (Ctrl+Space)")
+        self.player.label.hide()
+        self.frame_slider = self.player.slider
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running inversion, maps and measurements (Esc)")
 
@@ -148,7 +146,7 @@ class ComparePanel(QWidget):
         self.image_controls = row(QLabel("A test image"), self.image_a, QLabel("B"), self.image_b,
                                   QLabel("Inversion steps"), self.steps_box)
         self.path_controls = row(self.seed_controls, self.image_controls, QLabel("Frames"), self.frames_box,
-                                 self.slerp_check, self.play_button, self.frame_slider, 1)
+                                 self.slerp_check, self.player, 1)
 
         link_row = QHBoxLayout()
         link_row.addWidget(QLabel("Link"))
@@ -236,8 +234,7 @@ class ComparePanel(QWidget):
             box.valueChanged.connect(lambda v, k=key: self._path_edited(k, v))
         self.frames_box.valueChanged.connect(self._frames_edited)
         self.slerp_check.toggled.connect(lambda on: self._path_edited("slerp", on))
-        self.frame_slider.valueChanged.connect(self._frame_moved)
-        self.play_button.toggled.connect(self._play_toggled)
+        self.player.position_chosen.connect(self._frame_moved)
         self.cancel_button.clicked.connect(self.cancel)
         self.measure_button.clicked.connect(self.measure)
         for column in self.columns.values():
@@ -251,7 +248,7 @@ class ComparePanel(QWidget):
                                      "Compute the metrics table of both models")
         self.cancel_action = action("Cancel", "Esc", self.cancel, "Stop the running compare jobs")
         # Keys that no spin box or list in the panel reads, so typing in them never steps the path.
-        self.play_action = action("Play / pause", "Ctrl+Space", self.play_button.toggle, "Play both paths")
+        self.play_action = action("Play / pause", "Ctrl+Space", self.player.toggle_play, "Play both paths")
         self.next_action = action("Next frame", ".", lambda: self._step_frame(1), "Next frame of both paths")
         self.previous_action = action("Previous frame", ",", lambda: self._step_frame(-1),
                                       "Previous frame of both paths")
@@ -334,7 +331,7 @@ class ComparePanel(QWidget):
         self.metrics_channel.cancel()
         for column in self.columns.values():
             column.cancel()
-        self.play_button.setChecked(False)
+        self.player.pause()
         self.context.status.emit("Compare: cancelled")
 
     # -- opening checkpoints ----------------------------------------------------------------------------
@@ -384,7 +381,7 @@ class ComparePanel(QWidget):
         self.seed_controls.setVisible(mode == "path")
         self.image_controls.setVisible(mode == "images")
         if mode not in ("path", "images"):
-            self.play_button.setChecked(False)
+            self.player.pause()
 
     def _link_changed(self, _index: int) -> None:
         self.context.settings.setValue("compare/link", self.link_mode())
@@ -416,7 +413,7 @@ class ComparePanel(QWidget):
                 column.request_map()
 
     def _frames_edited(self, frames: int) -> None:
-        self.frame_slider.setRange(0, frames - 1)
+        self.player.set_count(frames)
         self._path_edited("frames", frames)
 
     def _frame_moved(self, index: int) -> None:
@@ -424,21 +421,8 @@ class ComparePanel(QWidget):
             column.show_frame(index)
 
     def _step_frame(self, step: int) -> None:
-        if self.link_mode() not in ("path", "images"):
-            return
-        self.frame_slider.setValue((self.frame_slider.value() + step) % (self.frame_slider.maximum() + 1))
-
-    def _play_toggled(self, on: bool) -> None:
-        self.play_button.setText("Pause" if on else "Play")
-        if on and self.link_mode() in ("path", "images"):
-            self._timer.start()
-        else:
-            self._timer.stop()
-            if on:
-                self.play_button.setChecked(False)
-
-    def _advance(self) -> None:
-        self._step_frame(1)
+        if self.link_mode() in ("path", "images"):
+            self.player.step(step)
 
     def refresh(self) -> None:
         for column in self.columns.values():
@@ -533,7 +517,7 @@ class ComparePanel(QWidget):
             self.refresh()
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.play_button.setChecked(False)
+        self.player.pause()
         super().hideEvent(event)
 
 

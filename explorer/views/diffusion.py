@@ -33,7 +33,7 @@ from explorer.views.actions import panel_action
 from explorer.views.diffusion_plots import SchedulePlot, StepStatsPlot
 from explorer.views.image_view import ImageView
 from explorer.views.step_store import StepStore, selection_size
-from explorer.views.timeline import Timeline
+from explorer.views.frame_player import FramePlayer
 from explorer.worker import JobProgress, Result
 
 MODEL_CHANNEL = "diffusion-model"
@@ -122,7 +122,10 @@ class DiffusionPanel(QWidget):
             view_row.addLayout(column, 1)
             self.views[kind] = view
 
-        self.timeline = Timeline()
+        # a whole run replays in about four seconds, however many steps it kept
+        self.timeline = FramePlayer(fps=30, replay_seconds=4.0, ends="stop")
+        self.timeline.slider.setToolTip("Scrub through every kept step — during the run or after it")
+        self.timeline.last_button.setToolTip("Last step (End); during a run, follow it live")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setRange(0, 1)

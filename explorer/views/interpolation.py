@@ -20,7 +20,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
                                QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
-                               QScrollArea, QSlider, QSpinBox, QSplitter, QStyle, QToolButton, QVBoxLayout,
+                               QScrollArea, QSpinBox, QSplitter, QVBoxLayout,
                                QWidget)
 
 from explorer.context import EMPTY_HINT, AppContext
@@ -31,6 +31,7 @@ from explorer.jobs.interpolation import (MAX_FRAMES, MIN_FRAMES, Endpoint, Expor
 from explorer.views.actions import panel_action
 from explorer.views.endpoint_editor import EndpointEditor, PointSource
 from explorer.views.filmstrip import Filmstrip
+from explorer.views.frame_player import FramePlayer
 from explorer.views.image_view import ImageView
 from explorer.views.layout import row
 from explorer.views.path_plot import CLASS_TIP, DISTANCE_TIP, PathPlot
@@ -61,14 +62,12 @@ class InterpolationPanel(QWidget):
         self._pending_restore: PathSettings | None = None
         self._dirty = False
         self._current = 0
-        self._direction = 1
         self.extras: list[EndpointEditor] = []
         self._rebuild_timer = QTimer(self)
         self._rebuild_timer.setSingleShot(True)
         self._rebuild_timer.setInterval(REBUILD_DELAY_MS)
         self._rebuild_timer.timeout.connect(self._rebuild_if_visible)
-        self._play_timer = QTimer(self)
-        self._play_timer.timeout.connect(self._advance)
+        self._started_playing = False   # the first path plays by itself; after that, the user decides
 
         self._build()
         self._build_actions()
@@ -185,13 +184,10 @@ class InterpolationPanel(QWidget):
 
         # preview and playback
         self.preview = ImageView(minimum=200)
-        self.play_button = QToolButton()
-        self.play_button.setToolTip("Play or pause the preview (Space)")
-        self.frame_slider = QSlider(Qt.Orientation.Horizontal)
-        self.frame_slider.setRange(0, 0)
-        self.frame_slider.setToolTip("Frame shown (Left / Right step, Home / End jump to the ends, Space plays)")
-        self.frame_label = QLabel()
-        self.frame_label.setMinimumWidth(150)
+        self.player = FramePlayer(fps=12.0, ends="loop", buttons=False, what="frame")
+        self.player.play_button.setToolTip("Play or pause the preview (Space)")
+        self.player.slider.setToolTip("Frame shown (Left / Right step, Home / End jump to the ends, Space plays)")
+        self.frame_slider, self.frame_label = self.player.slider, self.player.label
         self.fps_box = QDoubleSpinBox()
         self.fps_box.setRange(1.0, 50.0)
         self.fps_box.setDecimals(1)
@@ -201,8 +197,7 @@ class InterpolationPanel(QWidget):
                                 "of a second per frame)")
         self.pingpong_check = QCheckBox("Ping-pong")
         self.pingpong_check.setToolTip("Play forward then backward (preview and GIF)")
-        bar = row(self.play_button, 0, self.frame_slider, 1, self.frame_label, 0, self.fps_box, 0,
-                  self.pingpong_check, 0)
+        bar = row(self.player, 1, self.fps_box, 0, self.pingpong_check, 0)
         preview_box = QWidget()
         pl = QVBoxLayout(preview_box)
         pl.setContentsMargins(0, 0, 0, 0)
@@ -253,16 +248,15 @@ class InterpolationPanel(QWidget):
         self.export_gif_button.clicked.connect(lambda: self.export_gif())
         self.export_png_button.clicked.connect(lambda: self.export_filmstrip())
         self.cancel_export_button.clicked.connect(self.cancel_export)
-        self.play_button.clicked.connect(self.toggle_play)
-        self.frame_slider.valueChanged.connect(self.show_frame)
-        self.fps_box.valueChanged.connect(self._fps_changed)
+        self.player.position_chosen.connect(self.show_frame)
+        self.fps_box.valueChanged.connect(self.player.set_fps)
+        self.pingpong_check.toggled.connect(lambda on: self.player.set_ends("pingpong" if on else "loop"))
         self.filmstrip.frame_clicked.connect(self._frame_picked)
         self.plot.frame_picked.connect(self._frame_picked)
         for w in (self.scale_box, self.loop_check, self.pingpong_check, self.fps_box, self.frames_box,
                   self.mode_combo, self.analyse_check):
             signal = getattr(w, "valueChanged", None) or getattr(w, "toggled", None) or w.currentIndexChanged
             signal.connect(lambda *_: self._save_settings())
-        self._update_play_button()
 
     def _build_actions(self) -> None:
         action = functools.partial(panel_action, self)
@@ -309,6 +303,12 @@ class InterpolationPanel(QWidget):
         self.fps_box.setValue(float(s.value(self._key("fps"), 12.0, type=float)))
         self.pingpong_check.setChecked(s.value(self._key("pingpong"), False, type=bool))
         del blockers
+        self._sync_player()
+
+    def _sync_player(self) -> None:
+        """The player plays at the chosen speed and ends (set while signals were blocked)."""
+        self.player.set_fps(self.fps_box.value())
+        self.player.set_ends("pingpong" if self.pingpong_check.isChecked() else "loop")
 
     def _save_settings(self) -> None:
         s = self.context.settings
@@ -463,8 +463,7 @@ class InterpolationPanel(QWidget):
         self.filmstrip.set_tags({})
         self.plot.clear_analysis(frames)
         self.notes.setVisible(False)
-        with QSignalBlocker(self.frame_slider):
-            self.frame_slider.setRange(0, max(frames - 1, 0))
+        self.player.set_count(frames)
         self._current = min(self._current, max(frames - 1, 0))
         self._update_frame_label()
 
@@ -519,7 +518,8 @@ class InterpolationPanel(QWidget):
         self.notes.setVisible(bool(notes))
         self.show_frame(self._current)
         self.context.status.emit(f"Interpolated {frames} frames in {result.elapsed_s * 1000:.0f} ms on {result.device}")
-        if self.play_button.property("playing") is None:
+        if not self._started_playing:
+            self._started_playing = True
             self.play()
         self.path_shown.emit(value)
 
@@ -534,8 +534,7 @@ class InterpolationPanel(QWidget):
             return
         index = int(min(max(index, 0), len(self._frames) - 1))
         self._current = index
-        with QSignalBlocker(self.frame_slider):
-            self.frame_slider.setValue(index)
+        self.player.set_position(index)
         frame = self._frames[index]
         if frame is not None:
             self.preview.set_image(frame)
@@ -554,9 +553,8 @@ class InterpolationPanel(QWidget):
         return np.stack(self._frames)
 
     def step(self, delta: int) -> None:
-        self.pause()
         if self._frames:
-            self.show_frame((self._current + delta) % len(self._frames))
+            self.player.step(delta)
 
     def _frame_picked(self, index: int) -> None:
         self.pause()
@@ -573,43 +571,17 @@ class InterpolationPanel(QWidget):
         self.frame_label.setText(text)
 
     def play(self) -> None:
-        self.play_button.setProperty("playing", True)
-        self._play_timer.start(round(1000 / self.fps_box.value()))
-        self._update_play_button()
+        self.player.play()
 
     def pause(self) -> None:
-        self.play_button.setProperty("playing", False)
-        self._play_timer.stop()
-        self._update_play_button()
+        self.player.pause()
 
     def toggle_play(self) -> None:
-        self.pause() if self._play_timer.isActive() else self.play()
+        self.player.toggle_play()
 
     @property
     def playing(self) -> bool:
-        return self._play_timer.isActive()
-
-    def _fps_changed(self, fps: float) -> None:
-        if self._play_timer.isActive():
-            self._play_timer.setInterval(round(1000 / fps))
-
-    def _advance(self) -> None:
-        n = len(self._frames)
-        if n < 2:
-            return
-        if self.pingpong_check.isChecked():
-            nxt = self._current + self._direction
-            if not 0 <= nxt < n:
-                self._direction = -self._direction
-                nxt = self._current + self._direction
-        else:
-            self._direction = 1
-            nxt = (self._current + 1) % n
-        self.show_frame(nxt)
-
-    def _update_play_button(self) -> None:
-        icon = QStyle.StandardPixmap.SP_MediaPause if self.playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
+        return self.player.playing
 
     # -- export -------------------------------------------------------------------------------
     def export_settings(self) -> PathSettings | None:
@@ -755,6 +727,7 @@ class InterpolationPanel(QWidget):
         self.loop_check.setChecked(settings.loop)
         self.pingpong_check.setChecked(settings.pingpong)
         del blockers
+        self._sync_player()
         self._save_settings()
         self._current = 0
         self.build_path()

@@ -132,13 +132,14 @@ def test_playback_and_ping_pong(qtbot, panel):
     assert not panel.playing
     panel.pingpong_check.setChecked(True)
     panel.show_frame(5)
-    panel._direction = 1
-    panel._advance()
-    assert panel.current_frame == 4        # bounced back at the end
+    panel.play()
+    qtbot.waitUntil(lambda: panel.current_frame == 4, timeout=3000)    # bounced back at the end
+    panel.pause()
     panel.pingpong_check.setChecked(False)
     panel.show_frame(5)
-    panel._advance()
-    assert panel.current_frame == 0        # wrapped around
+    panel.play()
+    qtbot.waitUntil(lambda: panel.current_frame == 0, timeout=3000)    # wrapped around
+    panel.pause()
     qtbot.keyClick(panel.frame_slider, Qt.Key.Key_Right)
     assert panel.current_frame == 1
     panel.setFocus()

@@ -1,8 +1,9 @@
-"""A timeline scrubber over the kept steps of a run: a slider, play/pause, step back/forward,
-first/last. It only moves a position; whoever owns the steps shows them.
+"""The one frame player of the app: a slider over frames, play/pause, and (optionally) step
+back/forward and first/last buttons. It only moves a position; whoever owns the frames shows them.
 
-Playback advances by a stride chosen so a whole run replays in a few seconds whatever its length
-(50 DDIM steps one by one, 1000 DDPM steps a handful at a time).
+Playback runs at a frame rate, or, with `replay_seconds`, by a stride chosen so all the frames
+replay in that long whatever their number (50 DDIM steps one by one, 1000 DDPM steps a handful at
+a time). At the end it stops, starts again, or turns back (`ends`: "stop", "loop", "pingpong").
 """
 from __future__ import annotations
 
@@ -11,17 +12,21 @@ import math
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
-PLAY_FPS = 30
-PLAY_SECONDS = 4.0      # a full replay takes about this long
+ENDS = ("stop", "loop", "pingpong")
 
 
-class Timeline(QWidget):
-    position_chosen = Signal(int)       # the user (or playback) moved to this step
+class FramePlayer(QWidget):
+    position_chosen = Signal(int)       # the user (or playback) moved to this frame
     playing_changed = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, fps: float = 30.0, replay_seconds: float | None = None, ends: str = "stop",
+                 buttons: bool = True, what: str = "step", parent: QWidget | None = None):
         super().__init__(parent)
         self._count = 0
+        self._fps = float(fps)
+        self._replay_seconds = replay_seconds
+        self._direction = 1
+        self.set_ends(ends)
         style = self.style()
 
         def button(icon: QStyle.StandardPixmap, tip: str) -> QToolButton:
@@ -32,30 +37,32 @@ class Timeline(QWidget):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             return b
 
-        self.first_button = button(QStyle.StandardPixmap.SP_MediaSkipBackward, "First step (Home)")
-        self.back_button = button(QStyle.StandardPixmap.SP_MediaSeekBackward, "Step back (←; Shift+← ten steps)")
-        self.play_button = button(QStyle.StandardPixmap.SP_MediaPlay, "Play / pause the kept steps (Space)")
+        self.first_button = button(QStyle.StandardPixmap.SP_MediaSkipBackward, f"First {what} (Home)")
+        self.back_button = button(QStyle.StandardPixmap.SP_MediaSeekBackward,
+                                  f"{what.capitalize()} back (←; Shift+← ten {what}s)")
+        self.play_button = button(QStyle.StandardPixmap.SP_MediaPlay, "Play / pause (Space)")
         self.forward_button = button(QStyle.StandardPixmap.SP_MediaSeekForward,
-                                     "Step forward (→; Shift+→ ten steps)")
-        self.last_button = button(QStyle.StandardPixmap.SP_MediaSkipForward,
-                                  "Last step (End); during a run, follow it live")
+                                     f"{what.capitalize()} forward (→; Shift+→ ten {what}s)")
+        self.last_button = button(QStyle.StandardPixmap.SP_MediaSkipForward, f"Last {what} (End)")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
-        self.slider.setToolTip("Scrub through every kept step — during the run or after it")
-        self.label = QLabel("no steps")
-        self.label.setMinimumWidth(150)
+        self.slider.setToolTip(f"Scrub through every {what}")
+        self.label = QLabel(f"no {what}s")
+        self.label.setMinimumWidth(120)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._empty_text = f"no {what}s"
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         for b in (self.first_button, self.back_button, self.play_button, self.forward_button, self.last_button):
             layout.addWidget(b)
+            b.setVisible(buttons or b is self.play_button)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.label)
 
         self._timer = QTimer(self)
-        self._timer.setInterval(round(1000 / PLAY_FPS))
+        self._timer.setInterval(round(1000 / self._fps))
         self._timer.timeout.connect(self._tick)
 
         self.first_button.clicked.connect(lambda: self._choose(0))
@@ -81,8 +88,18 @@ class Timeline(QWidget):
             self.slider.setRange(0, max(0, self._count - 1))
         if not self._count:
             self.pause()
-            self.label.setText("no steps")
+            self.label.setText(self._empty_text)
         self._update_enabled()
+
+    def set_fps(self, fps: float) -> None:
+        self._fps = float(fps)
+        self._timer.setInterval(round(1000 / self._fps))
+
+    def set_ends(self, ends: str) -> None:
+        """What playback does at the last frame: "stop", "loop" back to the first, or "pingpong"."""
+        if ends not in ENDS:
+            raise ValueError(f"unknown end {ends!r}: use one of {', '.join(ENDS)}")
+        self._ends = ends
 
     def set_position(self, position: int, text: str = "") -> None:
         """Moves the handle without emitting `position_chosen` (the owner already shows it)."""
@@ -93,8 +110,12 @@ class Timeline(QWidget):
 
     # -- moving -------------------------------------------------------------------------------
     def step(self, delta: int) -> None:
+        """Pauses and moves by delta frames: clamped at the ends, or around them when playback loops."""
         self.pause()
-        self._choose(self.position() + int(delta))
+        target = self.position() + int(delta)
+        if self._ends != "stop" and self._count:
+            target %= self._count
+        self._choose(target)
 
     def first(self) -> None:
         self.pause()
@@ -117,8 +138,9 @@ class Timeline(QWidget):
     def play(self) -> None:
         if self._count < 2:
             return
-        if self.position() >= self._count - 1:
+        if self._ends == "stop" and self.position() >= self._count - 1:
             self._choose(0)
+        self._direction = 1
         self._timer.start()
         self._set_play_icon(True)
         self.playing_changed.emit(True)
@@ -131,14 +153,24 @@ class Timeline(QWidget):
         self.playing_changed.emit(False)
 
     def stride(self) -> int:
-        return max(1, math.ceil(self._count / (PLAY_FPS * PLAY_SECONDS)))
+        if self._replay_seconds is None:
+            return 1
+        return max(1, math.ceil(self._count / (self._fps * self._replay_seconds)))
 
     def _tick(self) -> None:
         last = self._count - 1
-        position = min(self.position() + self.stride(), last)
-        self._choose(position)
-        if position >= last:
-            self.pause()
+        position = self.position() + self._direction * self.stride()
+        if self._ends == "loop":
+            self._choose(position % self._count if position > last else position)
+        elif self._ends == "pingpong":
+            if not 0 <= position <= last:
+                self._direction = -self._direction
+                position = self.position() + self._direction * self.stride()
+            self._choose(max(0, min(position, last)))
+        else:
+            self._choose(min(position, last))
+            if position >= last:
+                self.pause()
 
     def _choose(self, position: int) -> None:
         if not self._count:
