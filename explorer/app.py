@@ -4,6 +4,7 @@ as soon as the first image is on screen (or an error is shown) and exits."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -21,6 +22,7 @@ FIRST_FRAME_ENV = "LATENT_EXPLORER_FIRST_FRAME_FILE"
 # Python runs signal handlers between bytecodes only; while Qt's loop waits in C++ none would run,
 # so a timer calls into Python this often.
 SIGNAL_CHECK_MS = 250
+BOOKMARKS_FLUSH_S = 10.0     # the last bookmark edits are written before the app ends
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,14 +39,32 @@ def run(args: argparse.Namespace) -> int:
     from explorer.context import AppContext
 
     context = AppContext(device=args.device)
+    try:
+        return _run_window(app, context, args)
+    finally:
+        # Whatever happened, stop the worker: a QThread destroyed while it runs aborts the process
+        # (exit 134) and hides the message of what went wrong.
+        context.bookmarks.flush(BOOKMARKS_FLUSH_S)
+        context.shutdown()
+
+
+def _run_window(app, context, args: argparse.Namespace) -> int:
     # Start loading before the window is built: the worker reads weights while widgets are made.
     source = args.model or context.default_model()
+    unopenable = None
     if source is not None:
-        context.open_model(source)
+        try:
+            context.open_model(source)
+        except (OSError, RuntimeError) as e:   # a path that cannot even be resolved, e.g. a symlink loop
+            unopenable = f"Cannot open {source}: {_path_problem(e)}"
 
     from explorer.views.main_window import MainWindow
 
     window = MainWindow(context)
+    failures: list[str] = []
+    context.model_failed.connect(failures.append)
+    if unopenable:
+        context.model_failed.emit(unopenable)
     view = getattr(args, "view", None) or "latent"
     if not window.show_view(view):
         window.close()
@@ -54,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     _report_first_frame(window)
     with _close_on_signals(app, window) as received:
         if args.screenshot:
-            code = _screenshot(app, window, args.screenshot, view, expect_frame=source is not None)
+            code = _screenshot(app, window, args.screenshot, view,
+                               expect_frame=source is not None and unopenable is None)
         else:
             window.show()
             code = app.exec()
@@ -65,7 +86,16 @@ def run(args: argparse.Namespace) -> int:
 
         abandon_writes()
         return 128 + received[0]
+    if args.screenshot and failures and code == 0:
+        print(f"latent-explorer: the model could not be opened: {failures[-1]}", file=sys.stderr)
+        return 1
     return int(code)
+
+
+def _path_problem(e: OSError | RuntimeError) -> str:
+    if isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP:
+        return "it is a symbolic link that loops (or a chain of too many links); point it at a real file"
+    return e.strerror or str(e)
 
 
 @contextmanager

@@ -152,7 +152,7 @@ def test_screenshot_of_a_bad_model_shows_the_error_and_still_saves(qtbot, tmp_pa
     bad = tmp_path / "nonsense.safetensors"
     bad.write_text("nonsense")
     out = tmp_path / "error.png"
-    assert main(["--screenshot", str(out), "--model", str(bad)]) == 0
+    assert main(["--screenshot", str(out), "--model", str(bad)]) == 1     # the model failed to open
     assert out.is_file() and np.asarray(Image.open(out)).std() > 10
 
 
