@@ -242,19 +242,13 @@ def write_gif(path: str | Path, frames: np.ndarray | Sequence[np.ndarray], *, fp
 def filmstrip_array(frames: np.ndarray | Sequence[np.ndarray], scale: int = 1, columns: int | None = None,
                     gap: int = 2, background: int = 40) -> np.ndarray:
     """All frames tiled left to right, top to bottom, `gap` pixels apart: (H', W', C) uint8."""
+    from models.images import tile
+
     array = as_frames(frames)
     scale = _check_scale(scale)
-    n, h, w, c = array.shape
+    n = len(array)
     columns = n if not columns else max(1, min(int(columns), n))
-    rows = -(-n // columns)
-    gap = max(0, int(gap))
-    sh, sw = h * scale, w * scale
-    out = np.full((rows * sh + (rows - 1) * gap, columns * sw + (columns - 1) * gap, c), background, np.uint8)
-    for i in range(n):
-        r, col = divmod(i, columns)
-        y, x = r * (sh + gap), col * (sw + gap)
-        out[y:y + sh, x:x + sw] = upscale(array[i], scale)
-    return out
+    return tile(np.stack([upscale(frame, scale) for frame in array]), columns, max(0, int(gap)), background)
 
 
 def write_filmstrip(path: str | Path, frames: np.ndarray | Sequence[np.ndarray], *, scale: int = 1,

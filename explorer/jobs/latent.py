@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from explorer.jobs.common import cached_directions, judges
-from models.images import to_uint8
+from models.images import tile, to_uint8
 from explorer.job_context import JobContext
 from models.devices import torch_threads
 from models.directions import Directions
@@ -83,16 +83,6 @@ def decode_job(source: str, latent: np.ndarray | None, label: Label = None, psi:
     return job
 
 
-def mosaic(images: np.ndarray, k: int, gap: int = 1, background: int = 40) -> np.ndarray:
-    """(k*k, H, W, C) uint8, row-major -> one (k*H + (k-1)*gap, k*W + (k-1)*gap, C) image."""
-    _, h, w, c = images.shape
-    out = np.full((k * h + (k - 1) * gap, k * w + (k - 1) * gap, c), background, dtype=np.uint8)
-    for i in range(k):
-        for j in range(k):
-            out[i * (h + gap): i * (h + gap) + h, j * (w + gap): j * (w + gap) + w] = images[i * k + j]
-    return out
-
-
 def neighbours_job(source: str, latent: np.ndarray, u: np.ndarray, v: np.ndarray, extent: float = 1.0,
                    k: int = 5, label: Label = None, psi: float = 1.0) -> Callable[[JobContext], NeighbourGrid]:
     """A k x k grid of points latent + s u + t v with s, t in [-extent, extent]: s grows left to
@@ -108,7 +98,7 @@ def neighbours_job(source: str, latent: np.ndarray, u: np.ndarray, v: np.ndarray
         grid = grid.flip(0)                  # plane_grid's rows go along +v; on screen +v is up
         images = model.decode(grid.reshape(k * k, *model.latent_shape), labels_tensor(label, k * k), psi=psi)
         pixels = to_uint8(images)
-        return NeighbourGrid(mosaic(pixels, k), k, (pixels.shape[1], pixels.shape[2]), 1)
+        return NeighbourGrid(tile(pixels, k, gap=1), k, (pixels.shape[1], pixels.shape[2]), 1)
 
     return job
 
