@@ -236,7 +236,7 @@ def _scripted_description(side: CheckpointMetadata, where: Path) -> dict[str, An
     if problems:
         raise CheckpointError(f"sidecar {where} needs valid {', '.join(problems)}, e.g. {_SCRIPTED_EXAMPLE}")
     doc.pop("scripted", None)
-    doc["output_range"] = output_range
+    doc.update(architecture="scripted", output_range=output_range)
     return doc
 
 

@@ -1,7 +1,9 @@
 """The native checkpoint format, its failure modes, and the importers."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 import pickle
 import struct
 import tempfile
@@ -601,3 +603,87 @@ def test_describe_summarises_the_metadata(tmp):
 def test_describe_copes_with_minimal_metadata():
     text = describe({"kind": "gan", "architecture": "dcgan", "config": {}})
     assert "dcgan" in text and "unconditional" in text
+
+
+# -- messages that say what is true -------------------------------------------------------------
+
+def test_a_sidecar_that_is_a_directory_is_named_as_one(tmp):
+    torch.save(_model().net.state_dict(), tmp / "w.pt")
+    (tmp / "w.pt.json").mkdir()
+    with pytest.raises(CheckpointError, match=r"w\.pt\.json, is a directory, not a JSON file; remove it") as info:
+        open_model(tmp / "w.pt")
+    assert "write a sidecar" not in str(info.value)
+
+
+def test_an_unreadable_file_says_permission_denied_not_damaged(tmp, monkeypatch):
+    path, _ = _saved(tmp)
+    path.chmod(0)
+    if os.geteuid() == 0:       # root reads anything: refuse the open as the kernel would for others
+        real_open = os.open
+
+        def denied(file, *args, **kwargs):
+            if Path(file) == path:
+                raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", denied)
+    for call in (open_model, read_metadata, load_checkpoint):
+        with pytest.raises(CheckpointError, match="permission denied; check the file's permissions") as info:
+            call(path)
+        assert "damaged" not in str(info.value) and "No such file" not in str(info.value)
+
+
+def test_a_symlink_loop_says_so(tmp):
+    loop = tmp / "loop.safetensors"
+    loop.symlink_to(loop)
+    with pytest.raises(CheckpointError, match="symbolic link that loops"):
+        open_model(loop)
+
+
+class _Failing(nn.Module):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z.view(-1, 1, 28, 28)
+
+
+def test_a_torchscript_error_is_one_line_without_its_traceback(tmp):
+    torch.jit.script(_Failing()).save(str(tmp / "f.pt"))
+    (tmp / "f.pt.json").write_text(json.dumps({**SCRIPTED_SIDECAR, "latent_shape": [7], "scripted": True}))
+    with pytest.raises(CheckpointError, match=r"failed on a latent of shape \[1, 7\]") as info:
+        open_model(tmp / "f.pt")
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message and "invalid for input of size 7" in message
+
+
+def test_class_names_that_do_not_match_the_classes_are_refused(tmp):
+    config = {**CONFIG, "num_classes": 10}
+    path = tmp / "c.safetensors"
+    save_checkpoint(path, build_model(ARCH, config, {}).net, _meta(config=config, class_names=("a", "b", "c")))
+    with pytest.raises(CheckpointError, match=r"3 class_names for 10 classes \(config num_classes\)"):
+        load_checkpoint(path)
+    torch.save(build_model(ARCH, {**CONFIG, "num_classes": 10}, {}).net.state_dict(), tmp / "c.pt")
+    (tmp / "c.pt.json").write_text(json.dumps({"architecture": ARCH, "config": {**CONFIG, "num_classes": 10},
+                                               "class_names": ["a", "b"]}))
+    with pytest.raises(CheckpointError, match="2 class_names for 10 classes"):
+        open_model(tmp / "c.pt")
+
+
+def test_no_class_names_for_a_conditional_model_are_numbered(tmp):
+    config = {**CONFIG, "num_classes": 3}
+    model = build_model(ARCH, config, {})
+    save_checkpoint(tmp / "c.safetensors", model.net, _meta(config=config))
+    loaded = load_checkpoint(tmp / "c.safetensors")
+    assert loaded.conditional.class_names == ("class 0", "class 1", "class 2")
+
+
+@pytest.mark.parametrize("hostile", ["deep", "huge-int", "nan", "inf", "deep-time"])
+def test_hostile_metadata_values_are_one_checkpoint_error(tmp, hostile):
+    good, _ = _saved(tmp)
+    text = json.dumps(read_metadata(good))
+    value = {"deep": "[" * 100_000 + "]" * 100_000, "huge-int": "9" * 5000, "nan": "NaN", "inf": "1e999",
+             "deep-time": "{\"time\": " + "[" * 900 + "1" + "]" * 900 + "}"}[hostile]
+    raw = text[:-1] + f', "metrics": {{"x": {value}}}}}'
+    path = _with_raw_metadata(good, tmp / "hostile.safetensors", {METADATA_KEY: raw})
+    for call in (read_metadata, load_checkpoint, open_model):
+        with pytest.raises(CheckpointError) as info:
+            call(path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)

@@ -74,3 +74,69 @@ def test_recent_list_is_newest_first_without_duplicates(tiny_models):
 def test_a_damaged_recent_list_reads_as_empty(isolated_config):
     (isolated_config / "recent.json").write_text("{not json")
     assert recent_files() == []
+
+
+# -- inspect and models on every kind of file, in plain text -------------------------------------
+
+def _with_metadata_text(src, dst, text):
+    from safetensors.torch import load_file, save_file
+
+    from models.checkpoint import METADATA_KEY
+
+    save_file(load_file(str(src)), str(dst), metadata={METADATA_KEY: text})
+    return dst
+
+
+def test_inspect_describes_a_state_dict_and_an_exported_generator(tmp_path, capsys):
+    import torch
+
+    from models.generative import build_model
+
+    config = {"image_shape": [1, 28, 28], "latent_dim": 8, "g_channels": 8, "d_channels": 8}
+    torch.save(build_model("dcgan", config, {}).net.state_dict(), tmp_path / "g.pt")
+    (tmp_path / "g.pt.json").write_text(json.dumps({"architecture": "dcgan", "config": config, "name": "theirs"}))
+    assert main(["inspect", str(tmp_path / "g.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "name:         theirs" in out and "kind:         gan (architecture dcgan)" in out and "(8,)" in out
+
+    class Generator(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 28 * 28)
+
+        def forward(self, z):
+            return torch.tanh(self.fc(z)).view(-1, 1, 28, 28)
+
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(Generator().eval(), (torch.randn(2, 4),), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(tmp_path / "e.pt2"))
+    (tmp_path / "e.pt2.json").write_text(json.dumps({"latent_shape": [4], "image_shape": [1, 28, 28]}))
+    assert main(["inspect", str(tmp_path / "e.pt2")]) == 0
+    out = capsys.readouterr().out
+    assert "architecture scripted" in out and "latent:       (4,)" in out and "1x28x28" in out
+    assert "damaged" not in out
+
+
+@pytest.mark.parametrize("hostile", ["deep", "huge-int", "nan"])
+def test_hostile_metadata_is_the_same_one_line_error_in_inspect_models_and_the_loader(tiny_models, tmp_path,
+                                                                                     capsys, hostile):
+    from models.checkpoint import CheckpointError, open_model, read_metadata
+
+    value = {"deep": "[" * 100_000 + "]" * 100_000, "huge-int": "7" * 5000, "nan": "NaN"}[hostile]
+    text = json.dumps(read_metadata(tiny_models["vae"]))[:-1] + f', "training": {{"time_s": {value}}}}}'
+    path = _with_metadata_text(tiny_models["vae"], tmp_path / "hostile.safetensors", text)
+    with pytest.raises(CheckpointError) as info:
+        open_model(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+
+    assert main(["inspect", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"latent-explorer: {message}\n" and "Traceback" not in captured.err
+
+    add_recent_file(path)
+    assert main(["models", "--json"]) == 0
+    (recent,) = json.loads(capsys.readouterr().out)["recent"]
+    assert recent["error"] == message
+    assert main(["models"]) == 0
+    assert f"cannot be read: {message}" in capsys.readouterr().out
