@@ -91,19 +91,20 @@ def _training_lines(t: Any) -> list[str]:
 
 
 def _line(key: str, value: Any, width: int = 14) -> str:
-    line = f"{plain_text(key) + ':':<{width}}{plain_text(value)}"
+    line = f"{plain_text(key) + ':':<{width - 1}} {plain_text(value)}"
     return line if len(line) <= _MAX_LINE else line[:_MAX_LINE] + "..."
 
 
-def _inline(value: Any) -> str:
+def _inline(value: Any, nested: bool = False) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}={_inline(v)}" for k, v in value.items())
+        text = ", ".join(f"{k}={_inline(v, True)}" for k, v in value.items())
+        return "{" + text + "}" if nested else text
     if isinstance(value, (list, tuple)):
         if len(value) > _MAX_INLINE_ITEMS:
-            return f"[{', '.join(_inline(v) for v in value[:3])}, ... {len(value)} items]"
-        return "[" + ", ".join(_inline(v) for v in value) + "]"
+            return f"[{', '.join(_inline(v, True) for v in value[:3])}, ... {len(value)} items]"
+        return "[" + ", ".join(_inline(v, True) for v in value) + "]"
     return str(value)
 
 

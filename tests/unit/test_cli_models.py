@@ -87,6 +87,10 @@ def _with_metadata_text(src, dst, text):
     return dst
 
 
+def _control_characters(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) < 0xa0 or c == "\u202e"]
+
+
 def test_inspect_describes_a_state_dict_and_an_exported_generator(tmp_path, capsys):
     import torch
 
@@ -140,3 +144,33 @@ def test_hostile_metadata_is_the_same_one_line_error_in_inspect_models_and_the_l
     assert recent["error"] == message
     assert main(["models"]) == 0
     assert f"cannot be read: {message}" in capsys.readouterr().out
+
+
+def test_text_from_a_file_is_printed_as_plain_text(tiny_models, tmp_path, capsys):
+    from models.checkpoint import read_metadata
+
+    meta = read_metadata(tiny_models["vae"])
+    evil = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202eevil"
+    meta.update(name=evil, class_names=[evil] * 10, dataset={"name": evil}, metrics={evil: 1.5})
+    path = _with_metadata_text(tiny_models["vae"], tmp_path / "evil.safetensors", json.dumps(meta))
+
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert _control_characters(out) == [] and "\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202eevil" in out
+
+    assert main(["inspect", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert _control_characters(out) == [] and json.loads(out)["name"] == evil     # escaped, not lost
+
+    add_recent_file(path)
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert _control_characters(out) == [] and "\\x1b]0;owned" in out
+
+
+def test_an_error_naming_a_file_with_escapes_in_its_name_is_plain_text(tmp_path, capsys):
+    path = tmp_path / "bad\x1b[31m.safetensors"
+    path.write_bytes(b"not a checkpoint")
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert _control_characters(err) == [] and "bad\\x1b[31m.safetensors" in err
