@@ -93,9 +93,10 @@ def _run_window(app, context, args: argparse.Namespace) -> int:
 
 
 def _path_problem(e: OSError | RuntimeError) -> str:
-    if isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP:
+    # pathlib reports a loop as RuntimeError("Symlink loop from ..."), the system as ELOOP
+    if getattr(e, "errno", None) == errno.ELOOP or "symlink loop" in str(e).lower():
         return "it is a symbolic link that loops (or a chain of too many links); point it at a real file"
-    return e.strerror or str(e)
+    return getattr(e, "strerror", None) or str(e)
 
 
 @contextmanager

@@ -67,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         model = open_model(args.model)
-        settings = build_settings(args, model, BookmarkStore())
+        bookmarks = BookmarkStore()
+        if bookmarks.warning:
+            print(f"latent-explorer: {bookmarks.warning}", file=sys.stderr)
+        settings = build_settings(args, model, bookmarks)
         printer = _progress_printer()
         result = export_path(settings, out, "gif", overwrite=args.force, model_fn=lambda: model,
                              on_progress=lambda p: printer(p.done, p.total, None, p.message))

@@ -122,3 +122,11 @@ def test_bench_section_reports_the_export(tiny_models):
     section = gif_export(BenchOptions(models=tiny_models["vae"].parent))
     assert section["name"] == "GIF export" and len(section["figures"]) == 3
     assert section["figures"][0]["value"] > 0 and section["figures"][0]["ok"] in (True, False)
+
+
+def test_a_damaged_bookmarks_file_is_reported_and_seeds_still_work(tiny_models, out, isolated_config, capsys):
+    (isolated_config / "bookmarks.json").write_text("[" * 100_000, encoding="utf-8")
+    rc = main(["export-gif", "--model", str(tiny_models["vae"]), "--from", "1", "--to", "2", "--frames", "3",
+               str(out / "x.gif")])
+    err = capsys.readouterr().err
+    assert rc == 0 and "bookmarks file could not be read" in err and "Traceback" not in err
