@@ -31,6 +31,7 @@ from models.checkpoint import (
     open_model,
     read_metadata,
     save_checkpoint,
+    tensor_digest,
 )
 from models.generative import build_model
 from models.metadata import DatasetInfo, TrainingInfo
@@ -309,8 +310,10 @@ def test_mutated_files_only_ever_raise_checkpoint_error(damaged):
         except CheckpointError as exc:
             assert str(exc)
         else:
-            # whatever loads must be a usable model of the declared kind
-            assert model.net is not None and tuple(model.latent_shape) == (4,)
+            # damage the digest cannot see (in the header's padding or an unused metadata
+            # field) leaves the weights as they were saved
+            assert tuple(model.latent_shape) == (4,)
+            assert _same_weights(model.net, _model().net)
 
 
 # -- weights that do not fit -------------------------------------------------------------------
@@ -687,3 +690,39 @@ def test_hostile_metadata_values_are_one_checkpoint_error(tmp, hostile):
         with pytest.raises(CheckpointError) as info:
             call(path)
         assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+# -- the digest of the tensor data ---------------------------------------------------------------
+
+def test_saving_records_a_digest_of_the_tensor_data(tmp):
+    path, _ = _saved(tmp)
+    digest = read_metadata(path)["digest"]
+    assert digest == tensor_digest(load_file(str(path))) and len(digest) == len("sha256:") + 64
+    half = tmp / "half.safetensors"
+    save_checkpoint(half, _model().net, _meta(), half=True)
+    assert read_metadata(half)["digest"] == tensor_digest(load_file(str(half))) != digest
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_flipped_byte_in_the_tensor_data_is_reported(tmp, where):
+    path, _ = _saved(tmp)
+    raw = bytearray(path.read_bytes())
+    start = _header_length(bytes(raw))
+    index = {"first": start, "middle": (start + len(raw)) // 2, "last": len(raw) - 1}[where]
+    raw[index] ^= 0x01
+    flipped = tmp / "flipped.safetensors"
+    flipped.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="weights were changed or damaged after it was saved"):
+        load_checkpoint(flipped)
+    with pytest.raises(CheckpointError, match="changed or damaged"):
+        open_model(flipped)
+    assert read_metadata(flipped)["name"] == "tiny-vae"           # its metadata still reads
+
+
+def test_a_file_without_a_digest_still_opens(tmp):
+    path, model = _saved(tmp)
+    meta = read_metadata(path)
+    del meta["digest"]
+    old = _with_raw_metadata(path, tmp / "old.safetensors", {METADATA_KEY: json.dumps(meta)})
+    assert _same_weights(load_checkpoint(old).net, model.net)
+    assert "digest:       none" in describe(read_metadata(old))
