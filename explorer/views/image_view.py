@@ -48,6 +48,17 @@ class _PaintReportingPixmapItem(QGraphicsPixmapItem):
             self._owner.frame_painted.emit(self.tag)
 
 
+class _FittingView(QGraphicsView):
+    """A graphics view that fits its scene whenever its own size changes. The view's size is what
+    the fit depends on, and it changes later than its owner's: a resize made while the tab was
+    hidden reaches the view only when the tab is shown again."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if not self.sceneRect().isEmpty():
+            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+
 class ImageView(QWidget):
     """Shows (H, W) or (H, W, C) uint8 images, upscaled with nearest-neighbour."""
 
@@ -56,7 +67,7 @@ class ImageView(QWidget):
     def __init__(self, parent: QWidget | None = None, minimum: int = 96, report_paints: bool = False):
         super().__init__(parent)
         self._scene = QGraphicsScene(self)
-        self._view = QGraphicsView(self._scene, self)
+        self._view = _FittingView(self._scene, self)
         self._view.setBackgroundBrush(QBrush(QColor(BACKGROUND)))
         self._view.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         self._view.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -108,6 +119,7 @@ class ImageView(QWidget):
         if isinstance(self._item, _PaintReportingPixmapItem):
             self._item.tag = None
         self._shape = None
+        self._scene.setSceneRect(QRectF())
         self._highlight.hide()
 
     def image(self) -> np.ndarray | None:
@@ -147,8 +159,7 @@ class ImageView(QWidget):
         return "" if self._overlay.isHidden() else self._overlay.text()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit()
+        super().resizeEvent(event)     # the inner view refits itself when its own size changes
         self._place_overlay()
 
     def _fit(self) -> None:

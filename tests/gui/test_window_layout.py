@@ -1,0 +1,43 @@
+"""The window as a person resizes it: images keep filling their views, every view is usable from
+1024 x 640 up, and full screen is one key away."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QRectF
+
+from explorer.context import AppContext
+from explorer.views.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tiny_models):
+    context = AppContext(device="cpu", bundled={n: tiny_models[n] for n in ("vae", "gan-mlp", "ddpm")})
+    context.open_model(context.default_model())
+    w = MainWindow(context)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitUntil(lambda: w.latent_panel.frames_shown > 0, timeout=10000)
+    yield w
+    w.close()
+
+
+def fill(view) -> float:
+    """How much of its view the image fills along its tighter side (1.0: edge to edge)."""
+    inner = view._view
+    shown: QRectF = inner.mapFromScene(inner.sceneRect()).boundingRect()
+    port = inner.viewport().rect()
+    return max(shown.width() / port.width(), shown.height() / port.height())
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1800, 1100)])
+def test_the_latent_image_fills_its_view_after_a_resize_on_another_tab(qtbot, window, size):
+    view = window.latent_panel.image_view
+    assert fill(view) == pytest.approx(1.0, abs=0.02)
+    window.show_view("compare")
+    window.resize(*size)
+    qtbot.wait(50)
+    window.show_view("latent")
+    qtbot.waitUntil(lambda: view.isVisible(), timeout=2000)
+    qtbot.wait(50)
+    assert fill(view) == pytest.approx(1.0, abs=0.02)
