@@ -5,6 +5,7 @@ A model that cannot be opened shows its message in a banner above the views; the
 """
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
@@ -213,6 +214,11 @@ class MainWindow(QMainWindow):
         library_toggle.setText("Model &Library")
         library_toggle.setShortcut(QKeySequence("Ctrl+L"))
         self.view_menu.addAction(library_toggle)
+        self.full_screen_action = self.view_menu.addAction("&Full Screen")
+        self.full_screen_action.setCheckable(True)
+        self.full_screen_action.setShortcut(QKeySequence("F11"))
+        self.full_screen_action.setStatusTip("Use the whole screen (F11 again to leave)")
+        self.full_screen_action.toggled.connect(self.set_full_screen)
 
         self.device_menu = bar.addMenu("&Device")
         self.device_group = QActionGroup(self)
@@ -261,16 +267,29 @@ class MainWindow(QMainWindow):
         clear_recent_files()
         self.context.recent_changed.emit()
 
+    def shortcut_rows(self) -> list[tuple[str, str, str]]:
+        """(menu, keys, what) of every menu action with a shortcut, in menu order, and the keys
+        that act without one: what the shortcuts dialog lists, so it never misses one."""
+        rows = []
+        for top in self.menuBar().actions():
+            if top.menu() is None:
+                continue
+            menu = top.text().replace("&", "")
+            for action in top.menu().actions():
+                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                if keys:
+                    rows.append((menu, keys, action.text().replace("&", "").rstrip("…")))
+        return rows + [("Sliders", "←/→, PgUp/PgDn", "Nudge the focused slider")]
+
     def _show_shortcuts(self) -> None:
-        rows = [("Ctrl+O", "Open a model"), ("Ctrl+Q", "Quit"), ("Ctrl+1…4", "Switch views"),
-                ("Ctrl+L", "Show or hide the model library"), ("←/→, PgUp/PgDn", "Nudge the focused slider"),
-                ("R", "Random point"), ("Ctrl+R", "Back to the seed's point"), ("Ctrl+Z / Ctrl+Shift+Z",
-                                                                                 "Undo / redo a move"),
-                ("Ctrl+D", "Bookmark the point"), ("Ctrl+Shift+C / V", "Copy / paste the point as text"),
-                ("Ctrl+G", "Neighbour grid"), ("Ctrl+Shift+S", "Save a screenshot")]
-        html = "<table cellspacing=6>" + "".join(
-            f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
-        QMessageBox.information(self, "Keyboard shortcuts", html)
+        cells = "".join(f"<tr><td>{escape(menu)}</td><td><b>{escape(keys)}</b></td><td>{escape(what)}</td></tr>"
+                        for menu, keys, what in self.shortcut_rows())
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=4>{cells}</table>")
+
+    def set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+        if self.full_screen_action.isChecked() != on:
+            self.full_screen_action.setChecked(on)
 
     def _show_about(self) -> None:
         QMessageBox.about(self, "About Latent Explorer",

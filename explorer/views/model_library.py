@@ -71,13 +71,14 @@ class ModelLibrary(QWidget):
         self.tree.setIndentation(8)
         self.tree.setItemDelegate(_TwoLineDelegate(self.tree))
         self.tree.setUniformRowHeights(False)
-        self.tree.setToolTip("Double-click or press Enter to open a model")
+        self.tree.setToolTip("Click a model (or press Enter on it) to open it")
         self.open_button = QPushButton("Open file…")
         self.open_button.setToolTip("Open a checkpoint file (Ctrl+O)")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.open_button)
+        self.tree.itemClicked.connect(self._activated)
         self.tree.itemActivated.connect(self._activated)
         self.open_button.clicked.connect(self.browse_requested)
         context.model_opened.connect(lambda info: self.set_current(info.source))
@@ -148,7 +149,7 @@ class ModelLibrary(QWidget):
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         source = item.data(0, SOURCE_ROLE)
-        if source:
+        if source and source != self._current:     # the open model stays as it is
             self.open_requested.emit(source)
 
 

@@ -41,3 +41,33 @@ def test_the_latent_image_fills_its_view_after_a_resize_on_another_tab(qtbot, wi
     qtbot.waitUntil(lambda: view.isVisible(), timeout=2000)
     qtbot.wait(50)
     assert fill(view) == pytest.approx(1.0, abs=0.02)
+
+
+def test_the_shortcuts_dialog_lists_every_menu_shortcut(window):
+    rows = window.shortcut_rows()
+    listed = {(menu, keys) for menu, keys, _ in rows}
+    assert ("Diffusion", "Ctrl+E") in listed and ("Diffusion", "Ctrl+Return") in listed
+    assert ("Interpolate", "Ctrl+E") in listed and ("View", "F11") in listed
+    assert ("Point", "Ctrl+Shift+V") in listed
+    for top in window.menuBar().actions():
+        for action in top.menu().actions():
+            if not action.shortcut().isEmpty():
+                assert any(what == action.text().replace("&", "").rstrip("…") for _, _, what in rows)
+
+
+def test_f11_toggles_full_screen(qtbot, window):
+    window.full_screen_action.trigger()
+    qtbot.waitUntil(window.isFullScreen, timeout=2000)
+    window.full_screen_action.trigger()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+
+
+def test_one_click_in_the_model_library_opens_the_model(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    tree = window.library.tree
+    item = next(tree.topLevelItem(0).child(i) for i in range(tree.topLevelItem(0).childCount())
+                if tree.topLevelItem(0).child(i).text(0) == "gan-mlp")
+    with qtbot.waitSignal(window.context.model_opened, timeout=10000) as blocker:
+        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    assert blocker.args[0].name == "gan-mlp"
