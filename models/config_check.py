@@ -9,6 +9,7 @@ network can never be bigger than the weights that came with it.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,10 @@ def _check_number(value: Any, what: str) -> None:
     if isinstance(value, bool):
         return
     if isinstance(value, int):
-        if abs(value) > MAX_CONFIG_INT:
+        # every integer of a network config other than num_classes is a width, a depth or a size
+        if value < 1:
+            raise CheckpointError(f"{what}={_show(value)} should be at least 1: fix the config")
+        if value > MAX_CONFIG_INT:
             raise CheckpointError(f"{what}={_show(value)} is above the limit of {MAX_CONFIG_INT:,}; no "
                                   f"network of this app is that wide: fix the config")
         return
@@ -75,7 +79,10 @@ def expected_shapes(architecture: str, config: Mapping[str, Any], where: str) ->
                               f"one in the file's sidecar")
     arch = ARCHITECTURES[architecture]
     try:
-        with torch.device("meta"):
+        # a config with a zero-sized layer (an image smaller than the network downsamples) makes
+        # torch warn while initialising it; it is refused below when its tensors do not fit
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Initializing zero-element tensors")
             net = arch.net(make_config(arch.config, dict(config)))
     except Exception as exc:  # a config a network rejects surfaces as any of several types
         raise CheckpointError(f"{where}: the config {inline_config(config)} does not build a "

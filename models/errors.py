@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class CheckpointError(Exception):
-    """A model file cannot be used; the message says what is wrong and what to do."""
+    """A model file cannot be used; the message says what is wrong and what to do.
+
+    The message is always one line: a line break in it (from a file name, a key in a file or a
+    library's error) is written as \\n, so the message reads the same in a status bar, a
+    banner and a terminal."""
+
+    def __init__(self, message: str):
+        super().__init__(str(message).replace("\r", "\\r").replace("\n", "\\n"))
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -15,12 +15,14 @@ Each file is read once, bounded, from a regular file; torch only ever sees those
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import pickle
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,10 +201,24 @@ class _ExportedGenerator(nn.Module):
         return self.module(z)
 
 
+@contextmanager
+def _torch_export_logs_errors_only() -> Iterator[None]:
+    """torch.export.load logs a whole traceback as a warning before raising; the error it raises
+    says what matters, so the warning would only spill a traceback onto the console."""
+    logger = logging.getLogger("torch.export")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _load_exported(data: bytes, path: Path) -> nn.Module:
     check_export_archive(data, path)
     try:
-        program = torch.export.load(io.BytesIO(data))
+        with _torch_export_logs_errors_only():
+            program = torch.export.load(io.BytesIO(data))
         return _ExportedGenerator(program.module())
     except Exception as exc:
         raise CheckpointError(f"{path} could not be loaded as a torch.export program ({one_line(exc)}); "

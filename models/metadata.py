@@ -213,7 +213,8 @@ def _plain(value: Any, where: str) -> Json:
                 key = key.value
             if not isinstance(key, str):
                 raise CheckpointError(f"{where} has a key {_short(key)} that is not a string")
-            out[key] = _plain(item, f"{where}.{key}")
+            shown = key if key.isprintable() and len(key) <= 40 else repr(key[:40])
+            out[key] = _plain(item, f"{where}.{shown}")
         return out
     if isinstance(value, (list, tuple, set, frozenset)):
         if len(value) > MAX_LIST_ITEMS:
