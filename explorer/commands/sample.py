@@ -20,20 +20,16 @@ def sample_grid(model, count: int, seed: int, class_index: int | None, columns: 
     import torch
 
     from models.images import to_uint8
-    from models.generative import to_unit
 
     z = model.sample_latent(count, seed)
     labels = None
-    if model.is_conditional:
+    if model.conditional is not None:
         if class_index is None:   # row r shows class r
-            labels = (torch.arange(count) // columns) % model.num_classes
+            labels = (torch.arange(count) // columns) % model.conditional.num_classes
         else:
             labels = torch.full((count,), class_index, dtype=torch.long)
-    if model.kind == "ddpm":
-        last = None
-        for last in model.steps(z, labels, guidance, sampler="ddim", num_steps=ddim_steps, seed=seed):
-            pass
-        return to_uint8(to_unit(last.x_t))
+    if model.sampler is not None:
+        return to_uint8(model.sampler.sample(z, labels, guidance, num_steps=ddim_steps, seed=seed))
     return to_uint8(model.decode(z, labels))
 
 
@@ -45,13 +41,13 @@ def run(args: argparse.Namespace) -> int:
         model = open_model(args.model)
     except CheckpointError as e:
         return fail(str(e))
-    if model.kind == "classifier":
-        return fail(f"{args.model} is a classifier; it draws no samples")
+    if model.prior is None:
+        return fail(f"{args.model} is a {model.kind.title} without a prior; it draws no samples")
     try:
         index = class_index(args.class_, model.conditional)
     except CommandError as e:
         return fail(str(e))
-    count = args.count or (model.num_classes * args.columns if model.is_conditional and index is None
+    count = args.count or (model.conditional.num_classes * args.columns if model.conditional and index is None
                            else args.columns * args.columns)
     if count > MAX_COUNT:
         return fail(f"a grid of {count} samples is more than the {MAX_COUNT} one picture holds; "

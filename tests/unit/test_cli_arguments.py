@@ -35,7 +35,7 @@ def refused(capsys, argv: list[str], option: str) -> str:
     ["denoise", "--model", MISSING, "--seed", "-1", "out.gif"],
     ["evaluate", MISSING, "--seed", "-1"],
     ["compare", MISSING, MISSING, "--seed", "-1"],
-    ["train", "vae", "--out", "x.safetensors", "--seed", "-1"],
+    ["train", "vae", "--out", "/nonexistent/x.safetensors", "--seed", "-1"],
 ])
 def test_a_negative_seed_is_refused_by_every_command(capsys, argv):
     err = refused(capsys, argv, "--seed")
@@ -74,8 +74,8 @@ def test_denoise_refuses_impossible_numbers(capsys, out, args, option):
     (["export-gif", "--model", MISSING, "--from", "1", "--to", "2", "--fps", "inf", "x.gif"], "--fps"),
     (["evaluate", MISSING, "--samples", "1"], "--samples"),
     (["compare", MISSING, MISSING, "--batch-size", "0"], "--batch-size"),
-    (["train", "vae", "--out", "x.safetensors", "--lr", "nan"], "--lr"),
-    (["train", "vae", "--out", "x.safetensors", "--epochs", "0"], "--epochs"),
+    (["train", "vae", "--out", "/nonexistent/x.safetensors", "--lr", "nan"], "--lr"),
+    (["train", "vae", "--out", "/nonexistent/x.safetensors", "--epochs", "0"], "--epochs"),
 ])
 def test_other_commands_refuse_impossible_numbers(capsys, argv, option):
     refused(capsys, argv, option)
