@@ -30,8 +30,13 @@ from typing import Any
 
 from models import bounded_json
 from models.errors import CheckpointError, one_line
-from models.limits import (MAX_ARCHIVE_ENTRIES, MAX_ARCHIVE_JSON_BYTES, MAX_MODEL_FILE_BYTES,
-                           MAX_PROGRAM_JSON_DEPTH, MAX_TENSOR_ELEMENTS)
+from models.limits import (
+    MAX_ARCHIVE_ENTRIES,
+    MAX_ARCHIVE_JSON_BYTES,
+    MAX_MODEL_FILE_BYTES,
+    MAX_PROGRAM_JSON_DEPTH,
+    MAX_TENSOR_ELEMENTS,
+)
 from models.user_files import describe_size
 
 ZIP_MAGIC = b"PK\x03\x04"

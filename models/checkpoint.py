@@ -34,15 +34,20 @@ from models.config_check import check_weights_fit, inline_config, strip_wrapper_
 from models.describe import describe
 from models.errors import CheckpointError, one_line
 from models.limits import MAX_HEADER_BYTES, MAX_METADATA_BYTES, MAX_MODEL_FILE_BYTES
-from models.metadata import DIGEST_PREFIX, FORMAT_VERSION, CheckpointMetadata, parse_metadata
+from models.metadata import (
+    DIGEST_PREFIX,
+    FORMAT_VERSION,
+    CheckpointMetadata,
+    parse_metadata,
+)
 from models.user_files import open_regular_file, read_at_most, read_exactly
 
 if TYPE_CHECKING:
     from models.generative import GenerativeModel
 
 __all__ = ["FORMAT_VERSION", "METADATA_KEY", "CheckpointError", "CheckpointMetadata", "describe",
-           "import_scripted", "import_state_dict", "load_checkpoint", "load_metadata", "open_model",
-           "read_metadata", "save_checkpoint", "tensor_digest"]
+           "import_scripted", "import_state_dict", "inspect_model_file", "load_checkpoint", "load_metadata",
+           "open_model", "read_metadata", "save_checkpoint", "tensor_digest"]
 
 METADATA_KEY = "latent_explorer"
 NATIVE_SUFFIX = ".safetensors"

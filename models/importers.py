@@ -30,14 +30,32 @@ import torch
 from torch import Tensor, nn
 
 from models import bounded_json
-from models.archive import check_export_archive, check_state_dict_archive, check_torchscript_archive
-from models.checkpoint import (EXPORT_SUFFIX, NATIVE_SUFFIX, build, check_class_names, load_weights,
-                               open_model_file, read_header, read_tensors)
+from models.archive import (
+    check_export_archive,
+    check_state_dict_archive,
+    check_torchscript_archive,
+)
+from models.checkpoint import (
+    EXPORT_SUFFIX,
+    NATIVE_SUFFIX,
+    build,
+    check_class_names,
+    load_weights,
+    open_model_file,
+    read_header,
+    read_tensors,
+)
 from models.config_check import check_config, check_weights_fit
 from models.errors import CheckpointError, one_line
 from models.limits import MAX_MODEL_FILE_BYTES, MAX_SIDECAR_BYTES
-from models.metadata import (FORMAT_VERSION, CheckpointMetadata, image_shape_of, json_value, latent_shape_of,
-                             parse_metadata)
+from models.metadata import (
+    FORMAT_VERSION,
+    CheckpointMetadata,
+    image_shape_of,
+    json_value,
+    latent_shape_of,
+    parse_metadata,
+)
 from models.user_files import file_kind, os_error_message, read_regular_file
 
 if TYPE_CHECKING:
@@ -141,7 +159,7 @@ def import_state_dict(path: str | Path, architecture: str | None = None, config:
         raise CheckpointError(
             f"{path} holds bare weights and nothing says which network they belong to; write a "
             f"sidecar {path.name}.json next to it: {{\"architecture\": NAME, \"config\": {{...}}}}, "
-            f"NAME one of {', '.join(ARCHITECTURES)}, the config the network's settings")
+            f"NAME one of {', '.join(ARCHITECTURES)} and the config the network's settings")
     if config is None:
         config = side.config
     elif not isinstance(config, Mapping):

@@ -20,8 +20,18 @@ from typing import Any
 
 from models.bounded_json import deeper_than
 from models.errors import CheckpointError
-from models.limits import (MAX_ABS_INT, MAX_CLASSES, MAX_IMAGE_CHANNELS, MAX_IMAGE_SIDE, MAX_JSON_DEPTH,
-                           MAX_LATENT_ELEMENTS, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TIMESTEPS)
+from models.limits import (
+    MAX_ABS_INT,
+    MAX_CLASSES,
+    MAX_IMAGE_CHANNELS,
+    MAX_IMAGE_SIDE,
+    MAX_JSON_DEPTH,
+    MAX_LATENT_ELEMENTS,
+    MAX_LIST_ITEMS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TIMESTEPS,
+)
 
 FORMAT_VERSION = 1
 DTYPES = ("float32", "float16")
@@ -161,7 +171,7 @@ class _Fields:
         value = self.doc.get(key)
         return None if value is None else _Fields(self.object(key), self.where, f"{self.prefix}{key}.")
 
-    def int(self, key: str, low: int = 0, high: int = MAX_ABS_INT) -> int | None:
+    def integer(self, key: str, low: int = 0, high: int = MAX_ABS_INT) -> int | None:
         value = self.doc.get(key)
         return None if value is None else _int_in(value, low, high, self.what(key))
 
@@ -275,7 +285,7 @@ def _dataset(doc: _Fields | None) -> DatasetInfo | None:
     return DatasetInfo(
         # files written before the name was recorded say only where the data came from
         name=doc.text("name", MAX_NAME_CHARS) or Path(source).name,
-        source=source, split=doc.text("split", MAX_NAME_CHARS), size=doc.int("size"),
+        source=source, split=doc.text("split", MAX_NAME_CHARS), size=doc.integer("size"),
         extras=doc.extras(DatasetInfo))
 
 
@@ -301,9 +311,9 @@ def _training(doc: _Fields | None) -> TrainingInfo | None:
         return None
     time_s = doc.number("time_s", 0.0)
     return TrainingInfo(
-        recipe=doc.object("recipe"), seed=doc.int("seed", -MAX_ABS_INT), epochs=doc.int("epochs"),
+        recipe=doc.object("recipe"), seed=doc.integer("seed", -MAX_ABS_INT), epochs=doc.integer("epochs"),
         hardware=doc.text("hardware", MAX_NAME_CHARS), device=doc.text("device", MAX_NAME_CHARS),
-        torch=doc.text("torch", MAX_NAME_CHARS), threads=doc.int("threads"), cpu_count=doc.int("cpu_count"),
+        torch=doc.text("torch", MAX_NAME_CHARS), threads=doc.integer("threads"), cpu_count=doc.integer("cpu_count"),
         time_s=None if time_s is None else float(time_s),
         loss_curve=_curves(doc, "loss_curve"), step_losses=_curves(doc, "step_losses"),
         extras=doc.extras(TrainingInfo))
@@ -318,7 +328,7 @@ def _schedule(doc: _Fields | None) -> ScheduleInfo | None:
         raise CheckpointError(f"{doc.where} 'schedule' has unknown keys {', '.join(unknown)}; it takes "
                               f"{', '.join(names)}")
     default = ScheduleInfo()
-    steps = doc.int("num_timesteps", 1, MAX_TIMESTEPS)
+    steps = doc.integer("num_timesteps", 1, MAX_TIMESTEPS)
     start, end = doc.number("beta_start", 0.0, 1.0), doc.number("beta_end", 0.0, 1.0)
     return ScheduleInfo(num_timesteps=default.num_timesteps if steps is None else steps,
                         beta_start=default.beta_start if start is None else float(start),

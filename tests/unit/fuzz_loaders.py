@@ -29,14 +29,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from safetensors.torch import save as save_safetensors  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from safetensors.torch import save as save_safetensors
+from torch import nn
 
-from models.checkpoint import METADATA_KEY, CheckpointError, open_model, read_metadata, save_checkpoint  # noqa: E402
-from models.generative import build_model  # noqa: E402
+from models.checkpoint import (
+    METADATA_KEY,
+    CheckpointError,
+    open_model,
+    read_metadata,
+    save_checkpoint,
+)
+from models.generative import build_model
 
 MUTANT_SECONDS = 20
 ADDRESS_SPACE_MARGIN = 2 << 30
@@ -229,7 +235,7 @@ class Fuzz:
             self.counts["checkpoint_errors"] += 1
             if not str(exc) or "\n" in str(exc):
                 problem = f"a CheckpointError that is not one line: {str(exc)[:300]!r}"
-        except BaseException as exc:  # noqa: BLE001 - everything else is what the fuzz looks for
+        except BaseException as exc:  # everything else is what the fuzz looks for
             if isinstance(exc, KeyboardInterrupt):
                 raise
             problem, trace = f"{type(exc).__name__}: {str(exc)[:300]}", traceback.format_exc()[-1500:]

@@ -93,7 +93,8 @@ def outcomes(tmp_path_factory, tiny_models) -> dict[str, dict]:
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             return torch.tanh(z[:, :1]).view(-1, 1, 1, 1).expand(-1, 1, 28, 28)
 
-    for name, latent in {"scripted latent [1e9]": [1_000_000_000], "scripted latent [1e5, 1e5]": [100_000, 100_000]}.items():
+    latents = {"scripted latent [1e9]": [1_000_000_000], "scripted latent [1e5, 1e5]": [100_000, 100_000]}
+    for name, latent in latents.items():
         path = d / f"{len(cases)}.pt"
         torch.jit.script(Tiny()).save(str(path))
         (d / f"{path.name}.json").write_text(json.dumps({"scripted": True, "latent_shape": latent,

@@ -20,9 +20,9 @@ from torch import nn
 
 from models.checkpoint import (
     FORMAT_VERSION,
-    CheckpointMetadata,
     METADATA_KEY,
     CheckpointError,
+    CheckpointMetadata,
     describe,
     import_scripted,
     import_state_dict,

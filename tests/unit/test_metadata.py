@@ -16,8 +16,14 @@ from models.checkpoint import read_metadata
 from models.data import load_dataset
 from models.diffusion import ScheduleConfig
 from models.errors import CheckpointError
-from models.metadata import (CheckpointMetadata, DatasetInfo, ScheduleInfo, TrainingInfo, json_value,
-                             parse_metadata)
+from models.metadata import (
+    CheckpointMetadata,
+    DatasetInfo,
+    ScheduleInfo,
+    TrainingInfo,
+    json_value,
+    parse_metadata,
+)
 from models.train import TrainOptions, train
 
 
