@@ -9,13 +9,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 SCREENSHOT_TIMEOUT_S = 60.0
 SCREENSHOT_SIZE = (1280, 800)
-# Other views render on their own schedule: the screenshot waits until results stop arriving.
-SETTLE_S = 0.6
+# A screenshot waits until no view has waited for the worker for this long (a view asks for its
+# pictures once it is shown).
+SETTLE_S = 0.3
 # Set to a file path to have the time of the first painted frame (time.time()) written there:
 # `latent-explorer bench` measures the cold start with it.
 FIRST_FRAME_ENV = "LATENT_EXPLORER_FIRST_FRAME_FILE"
@@ -25,10 +26,53 @@ SIGNAL_CHECK_MS = 250
 BOOKMARKS_FLUSH_S = 10.0     # the last bookmark edits are written before the app ends
 
 
+def missing_display() -> str | None:
+    """Why a window cannot open here, or None. Qt itself aborts the process (exit 134) without a
+    display, after a hint about a library that is not the problem."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb", "wayland"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+            "Start it from a desktop session, save a picture of the window with "
+            "`latent-explorer --screenshot OUT.png`, or set QT_QPA_PLATFORM=offscreen")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         # Must happen before the QApplication exists.
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        if not args.keep_settings:
+            return _with_default_settings(lambda: _run_app(args))
+    else:
+        problem = missing_display()
+        if problem:
+            print(f"latent-explorer: {problem}", file=sys.stderr)
+            return 1
+    return _run_app(args)
+
+
+def _with_default_settings(run_app: Callable[[], int]) -> int:
+    """Runs the app with a fresh settings folder: a screenshot shows the defaults, not the last
+    session's window, models and choices."""
+    import tempfile
+
+    from explorer.settings import CONFIG_ENV_VAR
+
+    before = os.environ.get(CONFIG_ENV_VAR)
+    with tempfile.TemporaryDirectory(prefix="latent-explorer-screenshot-") as folder:
+        os.environ[CONFIG_ENV_VAR] = folder
+        try:
+            return run_app()
+        finally:
+            if before is None:
+                os.environ.pop(CONFIG_ENV_VAR, None)
+            else:
+                os.environ[CONFIG_ENV_VAR] = before
+
+
+def _run_app(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -142,17 +186,17 @@ def _report_first_frame(window) -> None:
 def _screenshot(app, window, out: str, view: str, expect_frame: bool) -> int:
     """Shows the window offscreen until it is worth a picture, saves it and closes it.
 
-    The latent view is ready once its first image is painted (or an error is shown); other views
-    draw on their own schedule, so they are ready once the model is open and results have
-    stopped arriving for a moment."""
+    The picture is taken once the model is open (or an error is shown), the latent view has
+    painted its first image, a diffusion view has finished a run, and no view has waited for the
+    worker for a moment: nothing is left "Computing…"."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     loop = QEventLoop()
-    state = {"painted": False, "opened": not expect_frame, "error": False,
-             "last_result": time.perf_counter()}
+    state = {"painted": False, "opened": not expect_frame, "error": False, "idle_since": time.perf_counter()}
     panel = window.latent_panel
+    context = window.context
 
     def painted(_tag: int) -> None:
         state["painted"] = True
@@ -162,9 +206,6 @@ def _screenshot(app, window, out: str, view: str, expect_frame: bool) -> int:
 
     def failed(*_args) -> None:
         state["error"] = True
-
-    def result(_r) -> None:
-        state["last_result"] = time.perf_counter()
 
     def ran(_result) -> None:
         state["ran"] = True
@@ -179,21 +220,22 @@ def _screenshot(app, window, out: str, view: str, expect_frame: bool) -> int:
         window.diffusion_panel.model_changed.connect(start_run)
     panel.image_view.frame_painted.connect(painted)
     panel.error_shown.connect(failed)
-    window.context.model_opened.connect(opened)
-    window.context.model_failed.connect(failed)
-    window.context.worker.result_ready.connect(result)
+    context.model_opened.connect(opened)
+    context.model_failed.connect(failed)
     started = time.perf_counter()
 
     def ready() -> bool:
         if state["error"]:
             return True
-        if view == "latent":
-            return state["painted"] or not expect_frame
-        if not state.get("ran", True):
+        if not state["opened"] or not state.get("ran", True):
             return False
-        return state["opened"] and time.perf_counter() - state["last_result"] > SETTLE_S
+        if view == "latent" and expect_frame and not state["painted"]:
+            return False
+        return time.perf_counter() - state["idle_since"] > SETTLE_S
 
     def check() -> None:
+        if context.busy():
+            state["idle_since"] = time.perf_counter()
         if ready() or time.perf_counter() - started > SCREENSHOT_TIMEOUT_S:
             loop.quit()
 

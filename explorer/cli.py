@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen, save a PNG and exit")
     parser.add_argument("--view", default="latent",
                         help="view to show: latent, interpolate, compare or diffusion (default: latent)")
+    parser.add_argument("--keep-settings", action="store_true",
+                        help="with --screenshot: use the saved settings (default: a fresh start)")
     parser.set_defaults(func=run_gui)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

@@ -133,6 +133,10 @@ class AppContext(QObject):
             self._channels[name] = Channel(name, self.worker, intermediate, parent=self)
         return self._channels[name]
 
+    def busy(self) -> bool:
+        """True while any view waits for an answer from the worker."""
+        return any(channel.busy for channel in self._channels.values())
+
     def _route_result(self, result: Result) -> None:
         channel = self._channels.get(result.channel)
         if channel is not None:

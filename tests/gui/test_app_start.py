@@ -66,8 +66,9 @@ def test_file_text_in_the_banner_is_plain_text(qtbot, window):
 
 
 def screenshot(tmp_path, *extra: str) -> tuple[int, Path]:
+    """A screenshot run on the user's own settings and files (those are what these tests break)."""
     out = tmp_path / "shot.png"
-    return main(["--screenshot", str(out), "--device", "cpu", *extra]), out
+    return main(["--screenshot", str(out), "--device", "cpu", "--keep-settings", *extra]), out
 
 
 def test_the_app_starts_with_a_bookmarks_file_nested_100000_deep(qtbot, isolated_config, tmp_path):
@@ -126,3 +127,32 @@ def test_the_app_starts_with_settings_that_are_not_numbers(qtbot, isolated_confi
         "[compare]\nleft\\seed=abc\nleft\\extent=abc\nleft\\tab=abc\nright\\seed=" + "9" * 40 + "\n", encoding="utf-8")
     rc, out = screenshot(tmp_path, "--view", "compare")
     assert rc == 0 and out.is_file()
+
+
+def test_without_a_display_the_app_says_so_and_exits_1(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(PYTHONPATH=str(ROOT), LATENT_EXPLORER_CONFIG=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "explorer"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0]
+    assert "--screenshot" in lines[0] and "QT_QPA_PLATFORM=offscreen" in lines[0]
+
+
+def test_a_screenshot_starts_from_defaults_and_waits_for_the_views_work(qtbot, isolated_config, tmp_path,
+                                                                      monkeypatch):
+    seen = {}
+
+    def save(window, path):
+        columns = window.compare_panel.columns.values()
+        seen.update(busy=window.context.busy(), maps=[c.latent_map is not None for c in columns],
+                    link=window.compare_panel.link_mode())
+        window.grab().save(str(path), "PNG")
+
+    monkeypatch.setattr(MainWindow, "save_screenshot", save)
+    (isolated_config / "settings.ini").write_text("[compare]\nlink=path\n", encoding="utf-8")
+    before = (isolated_config / "settings.ini").read_text(encoding="utf-8")
+    out = tmp_path / "shot.png"
+    assert main(["--screenshot", str(out), "--device", "cpu", "--view", "compare"]) == 0
+    assert seen == {"busy": False, "maps": [True, True], "link": "seed"}     # the default link, all drawn
+    assert (isolated_config / "settings.ini").read_text(encoding="utf-8") == before   # left alone
