@@ -9,11 +9,11 @@ network can never be bigger than the weights that came with it.
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from models.errors import CheckpointError, one_line
 from models.limits import MAX_CLASSES, MAX_CONFIG_INT, MAX_CONFIG_LIST
@@ -68,6 +68,24 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:40] + "..."
 
 
+class _ShapesOnly(TorchFunctionMode):
+    """Skips weight initialisers while a network is built on the meta device: its tensors have
+    no values to initialise, and torch's meta initialisers import its compiler on first use (a
+    second and a half on the first model the app opens)."""
+
+    _INITIALISERS = frozenset(
+        {getattr(torch.nn.init, name) for name in (
+            "normal_", "uniform_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")}
+        | {torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.fill_, torch.Tensor.zero_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self._INITIALISERS:
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
+
+
 def expected_shapes(architecture: str, config: Mapping[str, Any], where: str) -> dict[str, tuple[int, ...]]:
     """The names and shapes of the tensors a network of this architecture and config holds,
     found by building it on the meta device, which allocates nothing."""
@@ -79,10 +97,7 @@ def expected_shapes(architecture: str, config: Mapping[str, Any], where: str) ->
                               f"one in the file's sidecar")
     arch = ARCHITECTURES[architecture]
     try:
-        # a config with a zero-sized layer (an image smaller than the network downsamples) makes
-        # torch warn while initialising it; it is refused below when its tensors do not fit
-        with torch.device("meta"), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Initializing zero-element tensors")
+        with torch.device("meta"), _ShapesOnly():
             net = arch.net(make_config(arch.config, dict(config)))
     except Exception as exc:  # a config a network rejects surfaces as any of several types
         raise CheckpointError(f"{where}: the config {inline_config(config)} does not build a "
