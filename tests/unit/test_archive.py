@@ -172,6 +172,8 @@ def test_an_aotinductor_payload_is_refused_and_nothing_runs_or_stays_behind(tmp_
     library = _shared_library(tmp_path, marker)
 
     def change(entries, root):
+        # what torch needs to dlopen it: a wrapper library and its metadata
+        entries[f"{root}/data/aotinductor/model/x.so"] = library
         entries[f"{root}/data/aotinductor/model/x.wrapper.so"] = library
         entries[f"{root}/data/aotinductor/model/x.wrapper_metadata.json"] = b'{"AOTI_DEVICE_KEY": "cpu"}'
         entries[f"{root}/data/aotinductor/model/x.wrapper.cpp"] = b"// compiled wrapper"
