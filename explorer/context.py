@@ -9,6 +9,7 @@ model before the first has arrived abandons the first: only the newest open is r
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -115,7 +116,8 @@ class AppContext(QObject):
             if text in (info.source, info.name):
                 return info.source
         path = Path(text).expanduser()
-        return str(path.resolve()) if path.exists() or "/" in text or path.suffix else text
+        # absolute, links left as they are: a link that loops is the loader's to report
+        return os.path.abspath(path) if os.path.lexists(path) or "/" in text or path.suffix else text
 
     def is_bundled(self, source: str) -> bool:
         return any(info.source == source for info in self.models)

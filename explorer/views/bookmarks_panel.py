@@ -4,7 +4,6 @@ When bookmarks cannot be saved (a read-only folder, a full disk, a file from a n
 line under the list says so until a save succeeds."""
 from __future__ import annotations
 
-import html
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -12,6 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QLis
                                QVBoxLayout, QWidget)
 
 from explorer.bookmarks import MAX_BOOKMARKS, Bookmark, BookmarkStore
+from explorer.views.plain_text import plain_tooltip
 
 
 class BookmarksPanel(QWidget):
@@ -136,12 +136,6 @@ class BookmarksPanel(QWidget):
         has = self.list.currentItem() is not None
         self.delete_button.setEnabled(has)
         self.go_button.setEnabled(has)
-
-
-def plain_tooltip(text: str) -> str:
-    """`text` for setToolTip, shown as it is: Qt renders a tooltip that looks like markup as rich
-    text, and a bookmark's name is the user's (or a stranger's, in a shared file)."""
-    return f"<p style='white-space:pre'>{html.escape(text)}</p>"
 
 
 def _describe(b: Bookmark) -> str:

@@ -21,6 +21,7 @@ from explorer.views.diffusion import DiffusionPanel
 from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
+from explorer.views.plain_text import plain_label, plain_tooltip
 from explorer.worker import JobProgress
 from models.atomic import atomic_path
 
@@ -158,7 +159,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.setWindowTitle(f"{info.name} — Latent Explorer")
         self.model_label.setText(info.name)
-        self.model_label.setToolTip(info.tooltip())
+        self.model_label.setToolTip(plain_tooltip(info.tooltip()))
 
     def _model_failed(self, message: str) -> None:
         self.banner.show_text(message, error=True)
@@ -245,7 +246,7 @@ class MainWindow(QMainWindow):
         for i, path in enumerate(files):
             text = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
             action = self.recent_menu.addAction(text)
-            action.setToolTip(path)
+            action.setToolTip(plain_tooltip(path))
             action.setStatusTip(path)
             action.setData(path)
             action.triggered.connect(lambda _=False, p=path: self.open_model(p))
@@ -318,7 +319,7 @@ class MainWindow(QMainWindow):
         self.render_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.device_label = QLabel()
         self.device_label.setToolTip("Where inference runs (Device menu to change)")
-        self.model_label = QLabel("no model")
+        self.model_label = plain_label(QLabel("no model"))
         for widget in (self.progress, self.render_label, self.device_label, self.model_label):
             status.addPermanentWidget(widget)
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QPushButton, QStyle, QStyledItemDelegate, QStyleO
 
 from explorer.context import AppContext
 from explorer.model_info import ModelInfo
+from explorer.views.plain_text import plain_tooltip
 
 SOURCE_ROLE = Qt.ItemDataRole.UserRole
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -139,12 +140,12 @@ class ModelLibrary(QWidget):
         if isinstance(info, str):   # a recent file that cannot be described: listed, opening explains
             item = QTreeWidgetItem(group, [Path(source or "").name])
             item.setData(0, SUMMARY_ROLE, info)
-            item.setToolTip(0, f"{source}\n{info}")
+            item.setToolTip(0, plain_tooltip(f"{source}\n{info}"))
             item.setData(0, SOURCE_ROLE, source)
             return
         item = QTreeWidgetItem(group, [info.name])
         item.setData(0, SUMMARY_ROLE, info.summary())
-        item.setToolTip(0, info.tooltip())
+        item.setToolTip(0, plain_tooltip(info.tooltip()))
         item.setData(0, SOURCE_ROLE, source or info.source)
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:

@@ -184,3 +184,33 @@ def test_a_device_fallback_is_announced_in_the_status_bar(qtbot, window):
     window.context.worker.device_changed.emit("cpu", "CUDA ran out of memory; switched to the CPU")
     qtbot.waitUntil(lambda: "switched to the CPU" in window.statusBar().currentMessage())
     assert window.device_label.text() == "CPU"
+
+
+def test_a_model_name_that_looks_like_markup_is_shown_as_plain_text(qtbot, tmp_path, tiny_models):
+    from PySide6.QtCore import Qt
+
+    from models.checkpoint import load_checkpoint, save_checkpoint
+
+    model = load_checkpoint(tiny_models["vae"])
+    name = "<b>bold</b><img src='x.png'>"
+    path = tmp_path / "marked.safetensors"
+    save_checkpoint(path, model.net, {**model.metadata, "name": name})
+    context = AppContext(device="cpu", bundled={"marked": path})
+    w = MainWindow(context)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(context.model_opened, timeout=10000):
+        context.open_model(str(path))
+    assert w.model_label.textFormat() == Qt.TextFormat.PlainText and w.model_label.text() == name
+    assert "&lt;b&gt;bold&lt;/b&gt;" in w.model_label.toolTip() and "<b>" not in w.model_label.toolTip()
+    item = w.library.tree.topLevelItem(0).child(0)
+    assert "&lt;img" in item.toolTip(0) and "<img" not in item.toolTip(0)
+    w.close()
+
+
+def test_opening_a_symlink_loop_from_the_window_is_a_message(qtbot, window, tmp_path):
+    loop = tmp_path / "loop.safetensors"
+    loop.symlink_to(loop)
+    with qtbot.waitSignal(window.context.model_failed, timeout=10000) as blocker:
+        window.open_model(str(loop))
+    assert "symbolic link that loops" in blocker.args[0]
+    assert window.context.current.name == "vae"
