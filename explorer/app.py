@@ -84,12 +84,19 @@ def _run_app(args: argparse.Namespace) -> int:
 
     context = AppContext(device=args.device)
     try:
-        return _run_window(app, context, args)
+        code = _run_window(app, context, args)
     finally:
         # Whatever happened, stop the worker: a QThread destroyed while it runs aborts the process
         # (exit 134) and hides the message of what went wrong.
         context.bookmarks.flush(BOOKMARKS_FLUSH_S)
         context.shutdown()
+    if context.stuck:
+        # The worker is inside one long call of a model (stop() waited about a second): nothing of
+        # it is wanted any more, and waiting would keep the closed window's process alive.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _run_window(app, context, args: argparse.Namespace) -> int:

@@ -176,7 +176,7 @@ class AppContext(QObject):
         """Stops the worker thread, waiting about a second for a job in the middle of a step (the
         window calls this when it closes). A step that takes longer (a slow model's forward pass)
         is left to finish on its own: `stuck` says so, and the app then exits without waiting."""
-        if self.worker.isRunning():
+        if self.worker.isRunning() and not self.stuck:
             self.stuck = not self.worker.stop()
 
     # -- results --------------------------------------------------------------------------------

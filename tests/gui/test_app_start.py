@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,31 @@ def test_a_screenshot_starts_from_defaults_and_waits_for_the_views_work(qtbot, i
     assert main(["--screenshot", str(out), "--device", "cpu", "--view", "compare"]) == 0
     assert seen == {"busy": False, "maps": [True, True], "link": "seed"}     # the default link, all drawn
     assert (isolated_config / "settings.ini").read_text(encoding="utf-8") == before   # left alone
+
+
+def test_closing_while_a_slow_model_computes_does_not_wait_for_it(tmp_path):
+    """A forward pass of 30 s: the window closes (here after the screenshot's timeout) within
+    seconds and the process ends cleanly, without waiting for the model or aborting."""
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        import explorer.app as app
+        from models.generative import VAEModel
+        app.SCREENSHOT_TIMEOUT_S = 1.0
+        real = VAEModel._images
+        def slow(self, z, labels):
+            time.sleep(30)
+            return real(self, z, labels)
+        VAEModel._images = slow
+        from explorer.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen",
+               LATENT_EXPLORER_CONFIG=str(tmp_path / "config"))
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, str(script), "--screenshot", str(tmp_path / "x.png"), "--device", "cpu",
+                           "--model", "vae"], env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - began
+    assert done.returncode == 0, done.stderr
+    assert "QThread" not in done.stderr
+    assert elapsed < 20, f"took {elapsed:.1f} s"
