@@ -214,3 +214,28 @@ def test_opening_a_symlink_loop_from_the_window_is_a_message(qtbot, window, tmp_
         window.open_model(str(loop))
     assert "symbolic link that loops" in blocker.args[0]
     assert window.context.current.name == "vae"
+
+
+def test_an_abandoned_open_is_never_reported(qtbot, window, tiny_models, monkeypatch):
+    import time
+
+    from explorer.model_info import ModelInfo
+
+    slow_source = str(tiny_models["gan-mlp"])
+    real = ModelInfo.from_model.__func__
+
+    def slow(cls, source, model):
+        if source == slow_source:
+            time.sleep(0.5)          # a model that takes long to open
+        return real(cls, source, model)
+
+    monkeypatch.setattr(ModelInfo, "from_model", classmethod(slow))
+    opened = []
+    window.context.model_opened.connect(lambda info: opened.append(info.name))
+    window.open_model(slow_source)
+    qtbot.wait(100)                  # its job is running now
+    with qtbot.waitSignal(window.context.model_opened, timeout=10000):
+        window.open_model(tiny_models["cvae"])
+    qtbot.wait(700)                  # the slow open has finished meanwhile
+    assert opened == ["cvae"] and window.context.current.name == "cvae"
+    assert slow_source not in window.context.recent_files()
