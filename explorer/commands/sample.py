@@ -34,7 +34,7 @@ def sample_grid(model, count: int, seed: int, class_index: int | None, columns: 
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.export import ExportError, write_filmstrip
+    from explorer.export import ExportError, ExportExistsError, write_filmstrip
     from models.checkpoint import CheckpointError, open_model
 
     try:
@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     images = sample_grid(model, count, args.seed, index, args.columns, args.ddim_steps, args.guidance)
     try:
         path = write_filmstrip(args.out, images, scale=args.scale, columns=args.columns, overwrite=args.force)
+    except ExportExistsError:
+        return fail(f"{args.out} already exists; pass --force to replace it")
     except ExportError as e:
         return fail(str(e))
     print(f"wrote {path} ({count} samples of {model.name}, seed {args.seed})")

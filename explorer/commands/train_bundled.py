@@ -1,5 +1,6 @@
 """`latent-explorer train-bundled`: retrain the bundled models from Fashion-MNIST with the
-recipes in models/recipes.py."""
+recipes in models/recipes.py, into a new folder (replacing the shipped checkpoints takes
+`--replace-bundled`)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from pathlib import Path
 from explorer.commands import fail
 from explorer.commands.arguments import whole
 from explorer.commands.train import MAX_EPOCHS, duration, progress_printer
+from resources import CHECKPOINTS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,13 +25,21 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in BUNDLED]
     if unknown:
         return fail(f"no recipe named {', '.join(unknown)} (recipes: {', '.join(BUNDLED)})")
+    if args.replace_bundled and args.out is not None:
+        return fail("pass --out DIR or --replace-bundled, not both")
+    out_dir = CHECKPOINTS if args.replace_bundled else Path(args.out or DEFAULT_OUT)
+    if not args.replace_bundled and out_dir.resolve() == CHECKPOINTS.resolve():
+        return fail(f"{out_dir} holds the shipped checkpoints; pass --replace-bundled to retrain them in place")
+    clash = [n for n in names if (out_dir / f"{n}.safetensors").exists()]
+    if clash and not (args.force or args.replace_bundled):
+        return fail(f"{out_dir} already holds {', '.join(n + '.safetensors' for n in clash)}; pass --force to "
+                    f"replace them, or --out another folder")
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
         data = load_dataset(args.data, split="train")
     except DataError as e:
         return fail(str(e))
-    out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
         options = dataclasses.replace(BUNDLED[name], device=args.device)
@@ -41,12 +51,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from resources import CHECKPOINTS
+DEFAULT_OUT = "bundled-models"
 
+
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-bundled", help="retrain the bundled models with their recorded recipes")
     p.add_argument("--data", help="Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist)")
-    p.add_argument("--out", default=str(CHECKPOINTS), help=f"output folder (default: {CHECKPOINTS})")
+    p.add_argument("--out", help=f"output folder (default: ./{DEFAULT_OUT}); the shipped checkpoints stay as they are")
+    p.add_argument("--replace-bundled", action="store_true",
+                   help="write into the app's own checkpoint folder, replacing the shipped models")
+    p.add_argument("--force", action="store_true", help="replace checkpoints of the same name in --out")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--only", nargs="+", metavar="NAME", help="train only these recipes")
     p.add_argument("--epochs", type=whole(1, MAX_EPOCHS), help="override every recipe's epoch count (for a quick trial)")
