@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import GifImagePlugin, Image, PngImagePlugin, UnidentifiedImageError
+from PIL import GifImagePlugin, Image, ImageDraw, ImageFont, PngImagePlugin, UnidentifiedImageError
 
 from models.atomic import atomic_path
 
@@ -251,14 +251,35 @@ def filmstrip_array(frames: np.ndarray | Sequence[np.ndarray], scale: int = 1, c
     return tile(np.stack([upscale(frame, scale) for frame in array]), columns, max(0, int(gap)), background)
 
 
+def label_rows(picture: np.ndarray, labels: Sequence[str], gap: int = 2, background: int = 40) -> np.ndarray:
+    """`picture` (a grid of len(labels) rows, `gap` pixels apart) with each row's label written
+    in a margin on its left."""
+    font = ImageFont.load_default(size=max(10, min(18, picture.shape[0] // max(1, len(labels)) // 2)))
+    width = 8 + max(int(font.getlength(text)) for text in labels)
+    c = picture.shape[2]
+    out = np.full((picture.shape[0], width + picture.shape[1], c), background, np.uint8)
+    out[:, width:] = picture
+    image = _to_image(out)
+    draw = ImageDraw.Draw(image)
+    pitch = (picture.shape[0] + gap) / len(labels)
+    white = 255 if c == 1 else (255, 255, 255)
+    for i, text in enumerate(labels):
+        draw.text((4, i * pitch + (pitch - gap) / 2), text, fill=white, font=font, anchor="lm")
+    array = np.asarray(image, dtype=np.uint8)
+    return array[..., None] if c == 1 else array
+
+
 def write_filmstrip(path: str | Path, frames: np.ndarray | Sequence[np.ndarray], *, scale: int = 1,
                     columns: int | None = None, gap: int = 2, settings: dict[str, Any] | None = None,
                     overwrite: bool = False, cancelled: CancelledFn | None = None,
-                    progress: ProgressFn | None = None) -> Path:
-    """Write all frames as one PNG (a single row unless `columns` is given); returns its path."""
+                    progress: ProgressFn | None = None, row_labels: Sequence[str] | None = None) -> Path:
+    """Write all frames as one PNG (a single row unless `columns` is given), each row labelled
+    with `row_labels` when given; returns its path."""
     array = as_frames(frames)
     _checkpoint(0, 2, cancelled, progress)
     strip = filmstrip_array(array, scale, columns, gap)
+    if row_labels:
+        strip = label_rows(strip, row_labels, gap)
     image = _to_image(strip)
     pnginfo = PngImagePlugin.PngInfo()
     if settings is not None:

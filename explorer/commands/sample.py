@@ -54,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
                     f"pass --count or fewer --columns")
     images = sample_grid(model, count, args.seed, index, args.columns, args.ddim_steps, args.guidance)
     try:
-        path = write_filmstrip(args.out, images, scale=args.scale, columns=args.columns, overwrite=args.force)
+        rows = None
+        if model.conditional is not None and index is None:       # row r shows class r
+            names = model.conditional.class_names
+            rows = [names[r % len(names)] for r in range(-(-count // args.columns))]
+        path = write_filmstrip(args.out, images, scale=args.scale, columns=args.columns, overwrite=args.force,
+                               row_labels=rows)
     except ExportExistsError:
         return fail(f"{args.out} already exists; pass --force to replace it")
     except ExportError as e:

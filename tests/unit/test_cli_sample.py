@@ -13,14 +13,17 @@ def test_sample_grid_matches_direct_decodes(tiny_models, tmp_path, capsys):
     out = tmp_path / "grid.png"
     assert main(["sample", str(tiny_models["cvae"]), str(out), "--columns", "4", "--scale", "1", "--seed", "3"]) == 0
     grid = np.asarray(Image.open(out).convert("L"))
-    # ten rows (one per class) of four 28x28 samples, 2 px apart
-    assert grid.shape == (10 * 28 + 9 * 2, 4 * 28 + 3 * 2)
+    # ten rows (one per class) of four 28x28 samples, 2 px apart, after a margin naming the classes
+    margin = grid.shape[1] - (4 * 28 + 3 * 2)
+    assert grid.shape[0] == 10 * 28 + 9 * 2 and margin > 20
     model = load_checkpoint(tiny_models["cvae"])
     z = model.sample_latent(40, 3)
     row_7 = model.decode(z[28:32], torch.full((4,), 7))
     expected = (row_7[1, 0] * 255).round().to(torch.uint8).numpy()
-    top, left = 7 * 30, 1 * 30
+    top, left = 7 * 30, margin + 1 * 30
     assert np.array_equal(grid[top:top + 28, left:left + 28], expected)
+    labels = grid[:, :margin]
+    assert all(labels[r * 30:r * 30 + 28].max() > 200 for r in range(10))   # a name written on each row
 
 
 def test_sample_refuses_bad_requests_with_a_message(tiny_models, tmp_path, capsys):
