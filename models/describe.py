@@ -6,13 +6,16 @@ visible escapes (\\x1b, \\u202e) instead of acting on the terminal. Torch-free.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.metadata import CheckpointMetadata, parse_metadata
 
 _MAX_LINE = 300
 _MAX_INLINE_ITEMS = 8
+
+
+_MAX_TABLE_ROWS = 32
 
 
 def plain_text(text: Any) -> str:
@@ -57,7 +60,12 @@ def describe(metadata: CheckpointMetadata | Mapping[str, Any]) -> str:
         text.extend(f"  {line}" for line in _training_lines(m.training))
     if m.metrics:
         text.append("metrics:")
-        text.extend(f"  {_line(key, _inline(value), 12)}" for key, value in m.metrics.items())
+        for key, value in m.metrics.items():
+            if _is_table(value):
+                text.append(f"  {plain_text(key)}:")
+                text.extend(f"    {row}" for row in _table(value))
+            else:
+                text.append(f"  {_line(key, _inline(value), 12)}")
     if m.extras:
         text.append("other:")
         text.extend(f"  {_line(key, _inline(value), 12)}" for key, value in m.extras.items())
@@ -88,6 +96,21 @@ def _training_lines(t: Any) -> list[str]:
         lines.append(_line("run", ", ".join(run), 12))
     lines.extend(_line(key, _inline(value), 12) for key, value in t.extras.items())
     return lines
+
+
+def _is_table(value: Any) -> bool:
+    """A list of flat records (a sweep: one dict of figures per setting)."""
+    return (isinstance(value, (list, tuple)) and 0 < len(value) <= _MAX_TABLE_ROWS
+            and all(isinstance(row, Mapping) and row for row in value)
+            and all(not isinstance(v, (Mapping, list, tuple)) for row in value for v in row.values()))
+
+
+def _table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows of figures as aligned plain-text lines, a header first."""
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    cells = [[plain_text(k) for k in keys]] + [[plain_text(_inline(row.get(k, ""))) for k in keys] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(keys))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
 
 
 def _line(key: str, value: Any, width: int = 14) -> str:

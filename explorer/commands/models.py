@@ -57,6 +57,10 @@ def list_models() -> dict[str, list[dict[str, Any]]]:
     return {"bundled": bundled, "recent": recent}
 
 
+# The figures a row shows (the rest are in `inspect`): what the model is judged by first.
+HEADLINE = (("test_accuracy", "accuracy"), ("fid", "classifier-FID"), ("conditional_accuracy", "cond. accuracy"))
+
+
 def _shape(value: Any) -> str:
     return "x".join(str(s) for s in value) if isinstance(value, list) else "?"
 
@@ -75,9 +79,10 @@ def _line(entry: dict[str, Any]) -> str:
     if entry.get("conditional"):
         parts.append(f"{len(entry['class_names'])} classes")
     metrics = entry.get("metrics") or {}
-    shown = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in list(metrics.items())[:3]]
+    shown = [f"{title} {metrics[key]:.4g}" for key, title in HEADLINE
+             if isinstance(metrics.get(key), (int, float)) and not isinstance(metrics.get(key), bool)]
     if shown:
-        parts.append(plain_text(" ".join(shown)))
+        parts.append(plain_text(", ".join(shown)))
     return f"  {name:<14} " + "  ".join(parts)
 
 

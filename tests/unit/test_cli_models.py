@@ -174,3 +174,21 @@ def test_an_error_naming_a_file_with_escapes_in_its_name_is_plain_text(tmp_path,
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err
     assert _control_characters(err) == [] and "bad\\x1b[31m.safetensors" in err
+
+
+def test_a_sweep_in_the_metrics_reads_as_a_table_and_model_rows_stay_short(tmp_path, capsys):
+    from models.describe import describe
+
+    text = describe({"kind": "ddpm", "architecture": "unet-ddpm", "config": {}, "metrics": {
+        "fid": 26.5, "guidance": [{"scale": 0, "fid": 71.0}, {"scale": 1, "fid": 26.5}]}})
+    lines = text.splitlines()
+    at = lines.index("  guidance:")
+    assert lines[at + 1].split() == ["scale", "fid"]
+    assert lines[at + 2].split() == ["0", "71"] and lines[at + 3].split() == ["1", "26.5"]
+
+    from explorer.commands.models import _line
+
+    row = _line({"name": "classifier", "kind": "classifier", "architecture": "ae-classifier",
+                 "latent_shape": [64], "image_shape": [1, 28, 28],
+                 "metrics": {"per_class_accuracy": {"Bag": 0.98, "Coat": 0.85}, "test_accuracy": 0.9029}})
+    assert "per_class" not in row and "accuracy 0.9029" in row and len(row) < 120
