@@ -9,39 +9,42 @@ keeps the steps already made.
 
 The forward process runs the other way: a clean image (a test-set item, a picture file or the
 current sample) noised to a chosen t, shown next to the clean one, and denoised from there.
+
+This file holds the panel: the model choice, the run and its state, following a run live and
+showing its steps. It composes the control groups (sampler_controls.py, forward_process.py,
+diffusion_export.py) and submits their jobs on its channels.
 """
 from __future__ import annotations
 
 import functools
-import random
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSlider, QSpinBox,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from explorer.context import AppContext
 from explorer.model_info import ModelInfo
-from explorer.jobs.diffusion import (CHANNEL, EXPORT_CHANNEL, KIND_TITLES, KINDS, MAX_BATCH, PREVIEW_CHANNEL,
-                                     DiffusionError, DiffusionModel, DiffusionSettings, ForwardPreview,
-                                     ForwardStart, ImageSource, RunSummary, StepFrame, describe_job,
-                                     export_gif_job, forward_preview_job, run_job)
+from explorer.jobs.diffusion import (CHANNEL, EXPORT_CHANNEL, KIND_TITLES, KINDS, PREVIEW_CHANNEL, DiffusionError,
+                                     DiffusionModel, DiffusionSettings, ForwardPreview, ForwardStart, RunSummary,
+                                     StepFrame, describe_job, export_gif_job, forward_preview_job, run_job)
 from explorer.views.actions import panel_action
+from explorer.views.diffusion_export import GifExportControls
+from explorer.views.diffusion_model_choice import DiffusionModelChoice
 from explorer.views.diffusion_plots import SchedulePlot, StepStatsPlot
-from explorer.views.image_view import ImageView
-from explorer.views.step_store import StepStore, selection_size
+from explorer.views.forward_process import ForwardProcess
 from explorer.views.frame_player import FramePlayer
+from explorer.views.image_view import ImageView
+from explorer.views.sampler_controls import SamplerControls
+from explorer.views.step_store import StepStore
 from explorer.worker import JobProgress, Result
 
 MODEL_CHANNEL = "diffusion-model"
 LIVE_INTERVAL_MS = 16          # the display follows a run at about screen rate
 PLOT_INTERVAL_S = 0.25         # the plots follow it more slowly
 PREVIEW_DELAY_MS = 60          # a slider drag asks for one preview per pause, not one per pixel
-SOURCES = (("dataset", "Test-set item"), ("file", "Image file"), ("array", "Current sample"))
-SHOW_NAMES = {"x_t": "x_t", "x0": "predicted x0", "eps": "predicted noise", "all": "all three"}
 VIEW_TIPS = {
     "x_t": "The sample after this step: pure noise at the start, the generated image at the end",
     "x0": "The network's current guess of the clean image (x0 = (x_t − √(1−ᾱ) ε̂) / √ᾱ)",
@@ -92,7 +95,7 @@ class DiffusionPanel(QWidget):
         self._preview_timer.timeout.connect(self.request_preview)
         self._build()
         self._build_actions()
-        self._restore_settings()
+        self._restore_splitters()
 
         self.runs.result_ready.connect(self._on_run_finished)
         self.runs.progress_changed.connect(self._on_run_progress)
@@ -159,14 +162,18 @@ class DiffusionPanel(QWidget):
         self.left_split.setStretchFactor(1, 2)
         self.left_split.setChildrenCollapsible(False)
 
+        self.model_choice = DiffusionModelChoice(self.settings)
+        self.sampler = SamplerControls(self.settings)
+        self.forward = ForwardProcess(self.settings, self.store)
+        self.export = GifExportControls(self.settings)
         controls = QWidget()
         cl = QVBoxLayout(controls)
         cl.setContentsMargins(4, 0, 4, 0)
-        cl.addWidget(self._build_model_group())
-        cl.addWidget(self._build_sampler_group())
+        cl.addWidget(self.model_choice)
+        cl.addWidget(self.sampler)
         cl.addLayout(self._build_run_row())
-        cl.addWidget(self._build_forward_group())
-        cl.addWidget(self._build_export_group())
+        cl.addWidget(self.forward)
+        cl.addWidget(self.export)
         cl.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(controls)
@@ -188,79 +195,13 @@ class DiffusionPanel(QWidget):
         layout.addWidget(self.split)
 
         self.timeline.position_chosen.connect(self._scrubbed)
-
-    def _build_model_group(self) -> QGroupBox:
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("The DDPM this view samples from (bundled, opened in the app, or opened here)")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setMinimumContentsLength(12)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a DDPM checkpoint for this view")
-        self.model_label = QLabel()
-        self.model_label.setWordWrap(True)
-        self.model_label.setStyleSheet("color: palette(mid);")
-        group = QGroupBox("Model")
-        gl = QVBoxLayout(group)
-        row = QHBoxLayout()
-        row.addWidget(self.model_combo, 1)
-        row.addWidget(self.open_button)
-        gl.addLayout(row)
-        gl.addWidget(self.model_label)
-        self.model_combo.activated.connect(lambda _: self._model_chosen())
-        self.open_button.clicked.connect(self.open_file)
-        return group
-
-    def _build_sampler_group(self) -> QGroupBox:
-        self.sampler_combo = QComboBox()
-        self.sampler_combo.addItem("DDPM — every timestep", "ddpm")
-        self.sampler_combo.addItem("DDIM — fewer steps", "ddim")
-        self.sampler_combo.setToolTip("DDPM: ancestral sampling through all T timesteps (Ho et al. 2020).\n"
-                                      "DDIM: N evenly spaced timesteps; eta 0 is deterministic (Song et al. 2021)")
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 1000)
-        self.steps_spin.setValue(50)
-        self.steps_spin.setToolTip("DDIM steps: timesteps evenly spaced from T−1 down to 0")
-        self.eta_spin = QDoubleSpinBox()
-        self.eta_spin.setRange(0.0, 1.0)
-        self.eta_spin.setSingleStep(0.1)
-        self.eta_spin.setDecimals(2)
-        self.eta_spin.setToolTip("DDIM eta: 0 is deterministic (the same seed gives the same image), "
-                                 "1 adds as much fresh noise per step as DDPM")
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
-        self.seed_spin.setToolTip("Seed of the starting noise x_T (and of the per-step noise)")
-        self.seed_button = QPushButton("Random")
-        self.seed_button.setToolTip("A new random seed (Ctrl+R)")
-        seed_row = QHBoxLayout()
-        seed_row.addWidget(self.seed_spin, 1)
-        seed_row.addWidget(self.seed_button)
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, MAX_BATCH)
-        self.batch_spin.setToolTip(f"Samples run side by side, shown as a grid (up to {MAX_BATCH})")
-        self.class_combo = QComboBox()
-        self.class_combo.setToolTip("The class a conditional model generates; 'unconditional' uses its null class")
-        self.guidance_spin = QDoubleSpinBox()
-        self.guidance_spin.setRange(0.0, 20.0)
-        self.guidance_spin.setSingleStep(0.5)
-        self.guidance_spin.setValue(1.0)
-        self.guidance_spin.setToolTip("Classifier-free guidance w: ε = ε_uncond + (1 + w)(ε_cond − ε_uncond); "
-                                      "0 is plain conditional sampling")
-        group = QGroupBox("Sampler")
-        form = QFormLayout(group)
-        form.addRow("Sampler", self.sampler_combo)
-        form.addRow("Steps", self.steps_spin)
-        form.addRow("eta", self.eta_spin)
-        form.addRow("Seed", seed_row)
-        form.addRow("Batch", self.batch_spin)
-        form.addRow("Class", self.class_combo)
-        form.addRow("Guidance", self.guidance_spin)
-        self.sampler_form = form
-        self.sampler_combo.currentIndexChanged.connect(lambda _: self._sampler_changed())
-        self.class_combo.currentIndexChanged.connect(lambda _: self._class_changed())
-        self.seed_button.clicked.connect(self.randomize_seed)
-        for spin in (self.steps_spin, self.eta_spin, self.seed_spin, self.batch_spin, self.guidance_spin):
-            spin.valueChanged.connect(lambda _: self._controls_changed())
-        return group
+        self.model_choice.chosen.connect(self._model_chosen)
+        self.model_choice.opened.connect(self.set_source)
+        self.sampler.changed.connect(self._sampler_changed)
+        self.forward.changed.connect(self._preview_timer.start)
+        self.forward.denoise_requested.connect(lambda: self.denoise_from_t())
+        self.export.changed.connect(self._update_export)
+        self.export.export_requested.connect(lambda: self.export_gif())
 
     def _build_run_row(self) -> QHBoxLayout:
         self.run_button = QPushButton("Run")
@@ -274,101 +215,6 @@ class DiffusionPanel(QWidget):
         self.run_button.clicked.connect(lambda: self.run())
         self.cancel_button.clicked.connect(self.cancel)
         return row
-
-    def _build_forward_group(self) -> QGroupBox:
-        self.source_combo = QComboBox()
-        for key, name in SOURCES:
-            self.source_combo.addItem(name, key)
-        self.source_combo.setToolTip("The clean image to noise: a Fashion-MNIST test image, a picture "
-                                     "file, or a sample of the last run")
-        self.item_spin = QSpinBox()
-        self.item_spin.setRange(0, 9999)
-        self.item_spin.setToolTip("Index into the Fashion-MNIST test split")
-        self.file_label = QLabel("no file")
-        self.file_label.setStyleSheet("color: palette(mid);")
-        self.file_button = QPushButton("Choose…")
-        self.file_button.setToolTip("A picture; it is converted to the model's size and channels")
-        file_row = QWidget()
-        fr = QHBoxLayout(file_row)
-        fr.setContentsMargins(0, 0, 0, 0)
-        fr.addWidget(self.file_label, 1)
-        fr.addWidget(self.file_button)
-        self.sample_spin = QSpinBox()
-        self.sample_spin.setRange(1, MAX_BATCH)
-        self.sample_spin.setToolTip("Which sample of the batch (1 is top left), at the step shown")
-        self.source_stack = QStackedWidget()
-        self.source_stack.addWidget(self.item_spin)
-        self.source_stack.addWidget(file_row)
-        self.source_stack.addWidget(self.sample_spin)
-        self.source_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        self.t_slider = QSlider(Qt.Orientation.Horizontal)
-        self.t_slider.setRange(0, 999)
-        self.t_slider.setValue(500)
-        self.t_slider.setToolTip("The noise level t: 0 is the clean image, T−1 almost pure noise")
-        self.t_label = QLabel()
-        self.t_label.setWordWrap(True)
-        self.clean_view = ImageView(minimum=90)
-        self.clean_view.setToolTip("The clean image x0")
-        self.noised_view = ImageView(minimum=90)
-        self.noised_view.setToolTip("x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε: what is left of the image at this noise level")
-        previews = QHBoxLayout()
-        for title, view in (("clean x0", self.clean_view), ("noised x_t", self.noised_view)):
-            column = QVBoxLayout()
-            column.setSpacing(1)
-            label = QLabel(title)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            column.addWidget(label)
-            column.addWidget(view)
-            previews.addLayout(column)
-        self.denoise_button = QPushButton("Denoise from t")
-        self.denoise_button.setToolTip("Run the sampler from this noised image to see what the model "
-                                       "restores (Ctrl+Shift+Enter)")
-        group = QGroupBox("Forward process")
-        form = QFormLayout(group)
-        form.addRow("Image", self.source_combo)
-        form.addRow("", self.source_stack)
-        form.addRow("Noise t", self.t_slider)
-        form.addRow(self.t_label)
-        form.addRow(previews)
-        form.addRow(self.denoise_button)
-        self.forward_group = group
-        self.source_combo.currentIndexChanged.connect(lambda _: self._source_changed())
-        self.item_spin.valueChanged.connect(lambda _: self._forward_changed())
-        self.sample_spin.valueChanged.connect(lambda _: self._forward_changed())
-        self.t_slider.valueChanged.connect(lambda _: self._forward_changed())
-        self.file_button.clicked.connect(self.choose_image_file)
-        self.denoise_button.clicked.connect(lambda: self.denoise_from_t())
-        self._image_path = ""
-        return group
-
-    def _build_export_group(self) -> QGroupBox:
-        self.every_spin = QSpinBox()
-        self.every_spin.setRange(1, 1000)
-        self.every_spin.setValue(5)
-        self.every_spin.setToolTip("Keep every k-th step in the GIF (the last step is always in)")
-        self.show_combo = QComboBox()
-        for key, name in SHOW_NAMES.items():
-            self.show_combo.addItem(name, key)
-        self.show_combo.setToolTip("What each GIF frame shows")
-        self.fps_spin = QSpinBox()
-        self.fps_spin.setRange(1, 50)
-        self.fps_spin.setValue(10)
-        self.fps_spin.setSuffix(" fps")
-        self.export_button = QPushButton("Export GIF…")
-        self.export_button.setToolTip("The kept steps as an animated GIF, the step number on each frame (Ctrl+E)")
-        self.export_label = QLabel()
-        self.export_label.setStyleSheet("color: palette(mid);")
-        group = QGroupBox("Export")
-        form = QFormLayout(group)
-        form.addRow("Every", self.every_spin)
-        form.addRow("Show", self.show_combo)
-        form.addRow("Speed", self.fps_spin)
-        form.addRow(self.export_label, self.export_button)
-        self.every_spin.valueChanged.connect(lambda _: self._export_changed())
-        self.show_combo.currentIndexChanged.connect(lambda _: self._export_changed())
-        self.fps_spin.valueChanged.connect(lambda _: self._export_changed())
-        self.export_button.clicked.connect(lambda: self.export_gif())
-        return group
 
     def _build_actions(self) -> None:
         action = functools.partial(panel_action, self)
@@ -385,7 +231,7 @@ class DiffusionPanel(QWidget):
         self.first_action = action("First step", "Home", self.timeline.first, "The first kept step")
         self.last_action = action("Last step", "End", self.timeline.last, "The newest step (follows a run)")
         self.export_action = action("Export GIF…", "Ctrl+E", lambda: self.export_gif(), "Save the run as a GIF")
-        self.seed_action = action("Random seed", "Ctrl+R", self.randomize_seed, "A new random seed")
+        self.seed_action = action("Random seed", "Ctrl+R", self.sampler.randomize_seed, "A new random seed")
 
     def edit_actions(self) -> list[QAction | None]:
         """Actions for the window's menus (their shortcuts work while this panel has focus)."""
@@ -396,36 +242,8 @@ class DiffusionPanel(QWidget):
     def view_actions(self) -> list[QAction]:
         return []
 
-    # -- settings -----------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
+    def _restore_splitters(self) -> None:
         s = self.settings
-
-        def value(key: str, default, kind):
-            try:
-                return s.value(f"diffusion/{key}", default, type=kind)
-            except (TypeError, ValueError):
-                return default
-
-        blockers = [QSignalBlocker(w) for w in (self.sampler_combo, self.steps_spin, self.eta_spin, self.seed_spin,
-                                                self.batch_spin, self.guidance_spin, self.source_combo,
-                                                self.item_spin, self.t_slider, self.every_spin, self.show_combo,
-                                                self.fps_spin)]
-        self.sampler_combo.setCurrentIndex(max(0, self.sampler_combo.findData(value("sampler", "ddim", str))))
-        self.steps_spin.setValue(value("steps", 50, int))
-        self.eta_spin.setValue(value("eta", 0.0, float))
-        self.seed_spin.setValue(value("seed", 0, int))
-        self.batch_spin.setValue(value("batch", 4, int))
-        self.guidance_spin.setValue(value("guidance", 1.0, float))
-        self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(value("forward_source", "dataset", str))))
-        self.item_spin.setValue(value("forward_item", 0, int))
-        self.t_slider.setValue(value("forward_t", 500, int))
-        self.every_spin.setValue(value("every", 5, int))
-        self.show_combo.setCurrentIndex(max(0, self.show_combo.findData(value("show", "x_t", str))))
-        self.fps_spin.setValue(value("fps", 10, int))
-        del blockers
-        self._image_path = value("forward_file", "", str)
-        self._show_image_path()
-        self.source_stack.setCurrentIndex(self.source_combo.currentIndex())
         for key, splitter in (("split", self.split), ("left_split", self.left_split)):
             state = s.value(f"diffusion/{key}")
             if state is not None:
@@ -433,66 +251,25 @@ class DiffusionPanel(QWidget):
         self.split.splitterMoved.connect(lambda *_: s.setValue("diffusion/split", self.split.saveState()))
         self.left_split.splitterMoved.connect(
             lambda *_: s.setValue("diffusion/left_split", self.left_split.saveState()))
-        self._sampler_changed(save=False)
-        self._export_changed(save=False)
-
-    def _save_controls(self) -> None:
-        s = self.settings
-        s.setValue("diffusion/sampler", self.sampler_combo.currentData())
-        s.setValue("diffusion/steps", self.steps_spin.value())
-        s.setValue("diffusion/eta", self.eta_spin.value())
-        s.setValue("diffusion/seed", self.seed_spin.value())
-        s.setValue("diffusion/batch", self.batch_spin.value())
-        s.setValue("diffusion/guidance", self.guidance_spin.value())
 
     # -- the model ----------------------------------------------------------------------------
     def _populate_models(self) -> None:
         """Bundled DDPMs and the app's current model when it is one; then pick one to use."""
-        with QSignalBlocker(self.model_combo):
-            self.model_combo.clear()
-            for info in self.context.models:
-                if info.can("sampler"):
-                    self._add_model_item(info.name, info.source)
-            current = self.context.current
-            if current is not None and current.can("sampler"):
-                self._add_model_item(current.name, current.source)
-        preferred = [current.source] if current is not None and current.can("sampler") else []
-        saved = self.settings.value("diffusion/model", "", type=str)
-        if saved and self.model_combo.findData(saved) < 0 and Path(saved).is_file():
-            self._add_model_item(Path(saved).stem, saved)      # a file opened here last time
-        preferred += [saved] if saved else []
-        for source in preferred + [self.model_combo.itemData(i) for i in range(self.model_combo.count())]:
-            if source and self.model_combo.findData(source) >= 0:
-                self.set_source(source)
-                return
-        self._show_empty()
-
-    def _add_model_item(self, name: str, source: str) -> int:
-        index = self.model_combo.findData(source)
-        if index < 0:
-            self.model_combo.addItem(name, source)
-            index = self.model_combo.count() - 1
-            self.model_combo.setItemData(index, source, Qt.ItemDataRole.ToolTipRole)
-        return index
+        source = self.model_choice.fill(self.context.models, self.context.current)
+        if source is None:
+            self._show_empty()
+        else:
+            self.set_source(source)
 
     def _on_model_opened(self, info: ModelInfo) -> None:
         """The app opened a model: an iterative one (a DDPM) becomes this view's model too."""
         if info.can("sampler"):
-            self._add_model_item(info.name, info.source)
+            self.model_choice.add(info.name, info.source)
             self.set_source(info.source)
 
-    def _model_chosen(self) -> None:
-        source = self.model_combo.currentData()
-        if source and source != self.source:
+    def _model_chosen(self, source: str) -> None:
+        if source != self.source:
             self.set_source(source)
-
-    def open_file(self) -> None:
-        start = self.settings.value("diffusion/last_dir", str(Path.home()), type=str)
-        path, _ = QFileDialog.getOpenFileName(self, "Open a DDPM checkpoint", start,
-                                              "Checkpoints (*.safetensors *.pt *.pth);;All files (*)")
-        if path:
-            self.settings.setValue("diffusion/last_dir", str(Path(path).parent))
-            self.set_source(str(Path(path).resolve()))
 
     def set_source(self, source: str) -> int:
         """Use the DDPM at `source` (bundled name or path); it loads on the worker. Returns the
@@ -503,7 +280,7 @@ class DiffusionPanel(QWidget):
         self.source = source
         self.model = None
         request_id = self.describes.submit(describe_job(source), label=f"open {Path(source).name}")
-        self.model_label.setText(f"Opening {Path(source).name}…")
+        self.model_choice.show_opening(source)
         self._set_idle_state()
         return request_id
 
@@ -512,24 +289,15 @@ class DiffusionPanel(QWidget):
             return
         if not result.ok:
             self.model = None
-            self.model_label.setText("")
+            self.model_choice.show_none()
             self._error(f"Cannot use this model:\n{_message(result.error)}")
             self._set_idle_state()
             return
         model: DiffusionModel = result.value
         self.model = model
-        info = model.info
-        index = self._add_model_item(info.name, info.source)
-        with QSignalBlocker(self.model_combo):
-            self.model_combo.setCurrentIndex(index)
-        self.settings.setValue("diffusion/model", info.source)
-        T = model.schedule.num_timesteps
-        self.model_label.setText(f"{info.summary()} · {model.schedule.kind} schedule, T = {T}")
-        self.sampler_combo.setItemText(0, f"DDPM — all {T} timesteps")
-        self.steps_spin.setMaximum(T)
-        with QSignalBlocker(self.t_slider):
-            self.t_slider.setRange(0, T - 1)
-        self._build_class_combo(info)
+        self.model_choice.show_model(model)
+        self.sampler.set_model(model)
+        self.forward.set_num_timesteps(model.schedule.num_timesteps)
         self.schedule_plot.set_schedule(model.schedule)
         self._clear_run()
         for view in self.views.values():
@@ -539,70 +307,25 @@ class DiffusionPanel(QWidget):
         self.request_preview()
         self.model_changed.emit(model)
 
-    def _build_class_combo(self, info: ModelInfo) -> None:
-        saved = self.settings.value("diffusion/class", -1, type=int)
-        with QSignalBlocker(self.class_combo):
-            self.class_combo.clear()
-            self.class_combo.addItem("unconditional", None)
-            for k, name in enumerate(info.class_names[:info.num_classes]):
-                self.class_combo.addItem(f"{k}: {name}", k)
-            index = self.class_combo.findData(saved) if saved >= 0 else 0
-            self.class_combo.setCurrentIndex(max(0, index))
-        conditional = info.can("conditional")
-        self.class_combo.setEnabled(conditional)
-        self.class_combo.setToolTip("The class a conditional model generates" if conditional
-                                    else "This model is unconditional")
-        self._class_changed(save=False)
-
     def _show_empty(self) -> None:
         self.source = None
         self.model = None
-        self.model_label.setText("")
+        self.model_choice.show_none()
         self.views["x_t"].show_message(EMPTY_MESSAGE)
         self._set_idle_state()
 
     # -- controls -----------------------------------------------------------------------------
     def diffusion_settings(self) -> DiffusionSettings:
-        conditional = self.model is not None and self.model.info.can("conditional")
-        class_index = self.class_combo.currentData() if conditional else None
-        return DiffusionSettings(sampler=str(self.sampler_combo.currentData()), num_steps=self.steps_spin.value(),
-                                 eta=self.eta_spin.value(), seed=self.seed_spin.value(),
-                                 batch=self.batch_spin.value(),
-                                 class_index=None if class_index is None else int(class_index),
-                                 guidance=self.guidance_spin.value())
+        return self.sampler.diffusion_settings()
 
     def set_diffusion_settings(self, settings: DiffusionSettings) -> None:
         """Puts `settings` into the controls (for scripts, tests and restoring a run)."""
-        self.sampler_combo.setCurrentIndex(max(0, self.sampler_combo.findData(settings.sampler)))
-        self.steps_spin.setValue(settings.num_steps)
-        self.eta_spin.setValue(settings.eta)
-        self.seed_spin.setValue(settings.seed)
-        self.batch_spin.setValue(settings.batch)
-        self.guidance_spin.setValue(settings.guidance)
-        index = 0 if settings.class_index is None else self.class_combo.findData(settings.class_index)
-        self.class_combo.setCurrentIndex(max(0, index))
+        self.sampler.set_diffusion_settings(settings)
 
-    def randomize_seed(self) -> None:
-        self.seed_spin.setValue(random.randrange(0, 2**31 - 1))
-
-    def _sampler_changed(self, save: bool = True) -> None:
-        ddim = self.sampler_combo.currentData() == "ddim"
-        self.steps_spin.setEnabled(ddim)
-        self.eta_spin.setEnabled(ddim)
-        if save:
-            self._controls_changed()
-
-    def _class_changed(self, save: bool = True) -> None:
-        self.guidance_spin.setEnabled(self.class_combo.isEnabled() and self.class_combo.currentData() is not None)
-        if save:
-            data = self.class_combo.currentData()
-            self.settings.setValue("diffusion/class", -1 if data is None else int(data))
-
-    def _controls_changed(self) -> None:
-        self._save_controls()
-        self.sample_spin.setMaximum(self.batch_spin.value())
+    def _sampler_changed(self) -> None:
+        self.forward.set_batch(self.sampler.batch_spin.value())
         # The preview snaps t to the sampler's timesteps, which depend on these controls.
-        if self.forward_group.isEnabled():
+        if self.forward.isEnabled():
             self._preview_timer.start()
 
     # -- running ------------------------------------------------------------------------------
@@ -657,8 +380,14 @@ class DiffusionPanel(QWidget):
             self.progress.setFormat("cancelled")
 
     def denoise_from_t(self) -> int:
-        start = self._forward_start()
-        if start is None:
+        """Run the sampler from the chosen image noised to the chosen t; returns the run's id."""
+        if self.model is None or self.source is None:
+            self._error("Open a DDPM first.")
+            return 0
+        start = self.forward.start(self._shown)
+        if isinstance(start, str):
+            self.forward.noised_view.show_message(start)
+            self.status_label.setText(start)
             return 0
         return self.run(start)
 
@@ -671,7 +400,7 @@ class DiffusionPanel(QWidget):
         self.schedule_plot.set_t(None)
         for view in self.views.values():
             view.clear()
-        self._export_changed(save=False)
+        self._update_export()
 
     def _on_run_progress(self, progress: JobProgress) -> None:
         if not isinstance(progress.partial, tuple):
@@ -681,11 +410,6 @@ class DiffusionPanel(QWidget):
                 self.store.add(frame)
                 self.steps_received += 1
         self._dirty = True
-
-    def _on_export_progress(self, progress: JobProgress) -> None:
-        self.progress.setRange(0, max(1, progress.total))
-        self.progress.setValue(progress.done)
-        self.progress.setFormat(f"{progress.message} %v/%m")
 
     def _refresh_live(self) -> None:
         """At screen rate during a run: the newest kept step on screen (when following), the
@@ -735,8 +459,8 @@ class DiffusionPanel(QWidget):
         self.status_label.setText(text)
         self.context.status.emit(f"Diffusion: {text}")
         self._set_idle_state()
-        self._export_changed(save=False)
-        if self.source_combo.currentData() == "array":
+        self._update_export()
+        if self.forward.uses_current_sample:
             self._preview_timer.start()
         self.run_finished.emit(result)
 
@@ -766,75 +490,18 @@ class DiffusionPanel(QWidget):
         # at the end of the timeline as the user sees it (the store may already hold more)
         self._follow = self._running and position >= self.timeline.count - 1
         self.show_step(position)
-        if self.source_combo.currentData() == "array":
+        if self.forward.uses_current_sample:
             self._preview_timer.start()
 
     # -- the forward process ------------------------------------------------------------------
-    def _source_changed(self) -> None:
-        self.source_stack.setCurrentIndex(self.source_combo.currentIndex())
-        self.settings.setValue("diffusion/forward_source", self.source_combo.currentData())
-        self._forward_changed()
-
-    def _forward_changed(self) -> None:
-        self.settings.setValue("diffusion/forward_item", self.item_spin.value())
-        self.settings.setValue("diffusion/forward_t", self.t_slider.value())
-        self.t_label.setText(f"t = {self.t_slider.value()}")
-        self._preview_timer.start()
-
-    def choose_image_file(self) -> None:
-        start = self._image_path or self.settings.value("diffusion/last_image_dir", str(Path.home()), type=str)
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an image to noise", start,
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)")
-        if path:
-            self.set_image_file(path)
-
-    def set_image_file(self, path: str) -> None:
-        self._image_path = str(path)
-        self.settings.setValue("diffusion/forward_file", self._image_path)
-        self.settings.setValue("diffusion/last_image_dir", str(Path(path).parent))
-        self._show_image_path()
-        self.source_combo.setCurrentIndex(self.source_combo.findData("file"))
-        self._forward_changed()
-
-    def _show_image_path(self) -> None:
-        self.file_label.setText(Path(self._image_path).name if self._image_path else "no file")
-        self.file_label.setToolTip(self._image_path)
-
-    def _image_source(self) -> ImageSource | str:
-        """The chosen clean image, or why there is none."""
-        kind = self.source_combo.currentData()
-        if kind == "dataset":
-            return ImageSource("dataset", index=self.item_spin.value())
-        if kind == "file":
-            return ImageSource("file", path=self._image_path) if self._image_path else "Choose an image file."
-        if not len(self.store) or self.store.layout is None:
-            return "Run the sampler first: the current sample comes from the step shown."
-        position = self._shown if self._shown >= 0 else len(self.store) - 1
-        i = min(self.sample_spin.value(), self.store.layout.count) - 1
-        return ImageSource("array", array=self.store.sample(position, i, "x_t").copy())
-
-    def _forward_start(self) -> ForwardStart | None:
-        if self.model is None or self.source is None:
-            self._error("Open a DDPM first.")
-            return None
-        source = self._image_source()
-        if isinstance(source, str):
-            self.noised_view.show_message(source)
-            self.status_label.setText(source)
-            return None
-        return ForwardStart(source, self.t_slider.value())
-
     def request_preview(self) -> int:
         """Ask for the chosen image noised to the chosen t (the start of `denoise_from_t`)."""
         if self.model is None or self.source is None:
             return 0
-        source = self._image_source()
-        if isinstance(source, str):
-            self.clean_view.clear()
-            self.noised_view.clear()
-            self.noised_view.show_message(source)
+        start = self.forward.start(self._shown)
+        if isinstance(start, str):
+            self.forward.show_no_image(start)
             return 0
-        start = ForwardStart(source, self.t_slider.value())
         return self.previews.submit(forward_preview_job(self.source, start, self.diffusion_settings()),
                                     label="noise preview")
 
@@ -842,37 +509,18 @@ class DiffusionPanel(QWidget):
         if result.cancelled:
             return
         if not result.ok:
-            self.clean_view.clear()
-            self.noised_view.clear()
-            # the view is small: a short note there, the whole message in the label above it
-            self.noised_view.show_message("no image", error=True)
-            self.t_label.setText(_message(result.error))
+            self.forward.show_failed(_message(result.error))
             return
         preview: ForwardPreview = result.value
         self.last_preview = preview
-        self.clean_view.clear_message()
-        self.noised_view.clear_message()
-        self.clean_view.set_image(preview.original)
-        self.noised_view.set_image(preview.noised)
-        label = ""
-        if preview.label is not None and self.model is not None:
-            names = self.model.info.class_names
-            label = f" · {names[preview.label] if preview.label < len(names) else preview.label}"
-        self.t_label.setText(f"t = {preview.t} (step {preview.start_index + 1} of {preview.total_steps}) · "
-                             f"ᾱ = {preview.alpha_bar:.3g} · SNR = {preview.snr:.3g}{label}")
+        self.forward.show_preview(preview, self.model.info.class_names if self.model is not None else None)
         if not self._running and self._shown < 0:
             self.schedule_plot.set_t(preview.t)
         self.preview_shown.emit(preview)
 
     # -- export -------------------------------------------------------------------------------
-    def _export_changed(self, save: bool = True) -> None:
-        if save:
-            self.settings.setValue("diffusion/every", self.every_spin.value())
-            self.settings.setValue("diffusion/show", self.show_combo.currentData())
-            self.settings.setValue("diffusion/fps", self.fps_spin.value())
-        count = len(self.store)
-        self.export_label.setText(f"{selection_size(count, self.every_spin.value())} frames" if count else "")
-        self.export_button.setEnabled(count > 0 and not self._running)
+    def _update_export(self) -> None:
+        self.export.set_available(len(self.store), self._running)
 
     def export_gif(self, path: str | None = None) -> int:
         """Write every k-th kept step as a GIF (on the worker); returns the request id."""
@@ -880,24 +528,25 @@ class DiffusionPanel(QWidget):
             self._error("Nothing to export yet: run the sampler first.")
             return 0
         if path is None:
-            start = self.settings.value("diffusion/last_gif_dir", str(Path.home()), type=str)
-            path, _ = QFileDialog.getSaveFileName(self, "Export the run as a GIF",
-                                                  str(Path(start) / "denoise.gif"), "GIF images (*.gif)")
+            path = self.export.ask_path()
             if not path:
                 return 0
-            if not path.lower().endswith(".gif"):
-                path += ".gif"
-        self.settings.setValue("diffusion/last_gif_dir", str(Path(path).parent))
-        images, positions, ts = self.store.export_selection(self.every_spin.value())
+        self.export.remember_folder(path)
+        images, positions, ts = self.store.export_selection(self.export.every)
         job = export_gif_job(str(path), images, positions, ts, self.store.total,
-                             str(self.show_combo.currentData()), float(self.fps_spin.value()))
+                             self.export.frame_content, self.export.fps)
         request_id = self.exports.submit(job, label="export GIF")
         self.progress.setFormat("writing the GIF…")
-        self.export_button.setEnabled(False)
+        self.export.export_button.setEnabled(False)
         return request_id
 
+    def _on_export_progress(self, progress: JobProgress) -> None:
+        self.progress.setRange(0, max(1, progress.total))
+        self.progress.setValue(progress.done)
+        self.progress.setFormat(f"{progress.message} %v/%m")
+
     def _on_export(self, result: Result) -> None:
-        self._export_changed(save=False)
+        self._update_export()
         if result.ok:
             text = f"Wrote {result.value}"
             self.progress.setFormat("GIF written")
@@ -921,15 +570,9 @@ class DiffusionPanel(QWidget):
         self.run_button.setEnabled(ready)
         self.run_button.setText("Restart" if self._running else "Run")
         self.cancel_button.setEnabled(self._running)
-        self.forward_group.setEnabled(ready)
-        for w in (self.sampler_combo, self.steps_spin, self.eta_spin, self.seed_spin, self.seed_button,
-                  self.batch_spin, self.guidance_spin):
-            w.setEnabled(ready)
-        self.class_combo.setEnabled(ready and self.model.info.can("conditional"))
-        if ready:
-            self._sampler_changed(save=False)
-            self._class_changed(save=False)
-        self._export_changed(save=False)
+        self.forward.setEnabled(ready)
+        self.sampler.set_ready(ready, ready and self.model.info.can("conditional"))
+        self._update_export()
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.timeline.pause()

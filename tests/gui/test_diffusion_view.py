@@ -164,22 +164,22 @@ def test_cancel_stops_within_one_step_and_keeps_the_steps_made(qtbot, context, p
     assert "Cancelled after" in panel.status_label.text()
     panel.timeline.first_button.click()
     np.testing.assert_array_equal(shown(panel.views["x0"]), grid2d(panel.store.image(0, "x0")))
-    assert panel.export_button.isEnabled()
+    assert panel.export.export_button.isEnabled()
 
 
 def test_forward_process_from_the_current_sample(qtbot, panel):
     run(qtbot, panel, DiffusionSettings(sampler="ddim", num_steps=10, batch=2, seed=3))
-    panel.sample_spin.setValue(2)
+    panel.forward.sample_spin.setValue(2)
     with qtbot.waitSignal(panel.preview_shown, timeout=10000,
                           check_params_cb=lambda p: p.t == 333) as blocker:
-        panel.t_slider.setValue(340)
+        panel.forward.t_slider.setValue(340)
     preview = blocker.args[0]
     timesteps = [999, 888, 777, 666, 555, 444, 333, 222, 111, 0]
     assert preview.start_index == timesteps.index(preview.t)
     np.testing.assert_array_equal(preview.original, panel.store.sample(9, 1, "x_t"))
-    np.testing.assert_array_equal(shown(panel.clean_view), grid2d(preview.original))
-    np.testing.assert_array_equal(shown(panel.noised_view), grid2d(preview.noised))
-    assert "t = 333" in panel.t_label.text()
+    np.testing.assert_array_equal(shown(panel.forward.clean_view), grid2d(preview.original))
+    np.testing.assert_array_equal(shown(panel.forward.noised_view), grid2d(preview.noised))
+    assert "t = 333" in panel.forward.t_label.text()
 
     with qtbot.waitSignal(panel.run_finished, timeout=30000) as blocker:
         panel.denoise_from_t()
@@ -192,19 +192,19 @@ def test_forward_process_from_an_image_file(qtbot, panel, tmp_path):
     path = tmp_path / "grey.png"
     Image.new("L", (40, 40), 128).save(path)
     with qtbot.waitSignal(panel.preview_shown, timeout=10000) as blocker:
-        panel.set_image_file(str(path))
+        panel.forward.set_image_file(str(path))
     assert (blocker.args[0].original == 128).all()
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"nope")
-    panel.set_image_file(str(broken))
-    qtbot.waitUntil(lambda: "cannot read the image" in panel.t_label.text(), timeout=10000)
-    assert panel.noised_view.message() == "no image"
+    panel.forward.set_image_file(str(broken))
+    qtbot.waitUntil(lambda: "cannot read the image" in panel.forward.t_label.text(), timeout=10000)
+    assert panel.forward.noised_view.message() == "no image"
 
 
 def test_export_gif_of_the_kept_steps(qtbot, panel, tmp_path):
     run(qtbot, panel, DiffusionSettings(sampler="ddim", num_steps=7, batch=1, seed=4))
-    panel.every_spin.setValue(3)
-    assert panel.export_label.text() == "3 frames"
+    panel.export.every_spin.setValue(3)
+    assert panel.export.export_label.text() == "3 frames"
     target = tmp_path / "gifs" / "run.gif"
     target.parent.mkdir()
     with qtbot.waitSignal(panel.export_finished, timeout=15000) as blocker:
@@ -219,14 +219,14 @@ def test_export_gif_of_the_kept_steps(qtbot, panel, tmp_path):
 def test_settings_persist(qtbot, context, panel):
     panel.set_diffusion_settings(DiffusionSettings(sampler="ddpm", num_steps=25, eta=0.5, seed=1234, batch=6,
                                                    class_index=3, guidance=4.5))
-    panel.every_spin.setValue(9)
-    panel.t_slider.setValue(123)
+    panel.export.every_spin.setValue(9)
+    panel.forward.t_slider.setValue(123)
     again = make_panel(qtbot, context)
     s = again.diffusion_settings()
     assert (s.sampler, s.num_steps, s.eta, s.seed, s.batch, s.class_index, s.guidance) == \
            ("ddpm", 25, 0.5, 1234, 6, 3, 4.5)
-    assert again.every_spin.value() == 9 and again.t_slider.value() == 123
-    assert not again.steps_spin.isEnabled()            # DDPM runs every timestep
+    assert again.export.every_spin.value() == 9 and again.forward.t_slider.value() == 123
+    assert not again.sampler.steps_spin.isEnabled()            # DDPM runs every timestep
 
 
 def test_a_model_that_is_not_a_ddpm_is_reported(qtbot, context, panel):

@@ -79,14 +79,14 @@ def test_path_fills_preview_filmstrip_and_plots(qtbot, panel, tiny_models):
     x, y = panel.plot.conf_points.getData()
     assert len(x) == 6 and np.all((y > 0) & (y <= 1))
     assert "skipped" in panel.notes.text()
-    assert panel.preview.image() is not None and panel.preview.message() == ""
+    assert panel.preview.view.image() is not None and panel.preview.view.message() == ""
 
 
 def test_keyframes_classes_and_swap(qtbot, panel):
     open_and_wait(qtbot, panel, "cvae")
-    panel.frames_box.setValue(9)
-    panel.editor_b.class_combo.setCurrentIndex(1 + 7)     # "Sneaker"
-    middle = panel.add_keyframe(rebuild=False)
+    panel.path.frames_box.setValue(9)
+    panel.path.editor_b.class_combo.setCurrentIndex(1 + 7)     # "Sneaker"
+    middle = panel.path.add_keyframe(rebuild=False)
     middle.set_seed(42)
     result = rebuild(qtbot, panel)
     keys = result.settings.keyframes
@@ -95,16 +95,16 @@ def test_keyframes_classes_and_swap(qtbot, panel):
     assert panel.filmstrip.tags == {0: "A", 4: "1", 8: "B"}
     first_a = keys[0].latent
 
-    panel.swap_endpoints()
+    panel.path.swap_endpoints()
     swapped = rebuild(qtbot, panel).settings.keyframes
     assert swapped[0].label == 7 and swapped[-1].latent == first_a
-    panel._remove_editor(panel.extras[0], rebuild=False)
+    panel.path.remove_keyframe(panel.path.extras[0], rebuild=False)
     assert len(rebuild(qtbot, panel).settings.keyframes) == 2
 
 
 def test_gan_cannot_encode_and_current_point_is_exact(qtbot, panel):
     open_and_wait(qtbot, panel, "dcgan")
-    editor = panel.editor_a
+    editor = panel.path.editor_a
     assert not editor._source_enabled("image") and not editor._source_enabled("dataset")
     assert not editor._source_enabled("current")      # nothing to take a point from yet
 
@@ -125,42 +125,42 @@ def test_gan_cannot_encode_and_current_point_is_exact(qtbot, panel):
 
 def test_playback_and_ping_pong(qtbot, panel):
     open_and_wait(qtbot, panel, "vae")
-    assert panel.playing      # the first path starts playing
-    start = panel.current_frame
-    qtbot.waitUntil(lambda: panel.current_frame != start, timeout=5000)
-    panel.pause()
-    assert not panel.playing
-    panel.pingpong_check.setChecked(True)
-    panel.show_frame(5)
-    panel.play()
-    qtbot.waitUntil(lambda: panel.current_frame == 4, timeout=3000)    # bounced back at the end
-    panel.pause()
-    panel.pingpong_check.setChecked(False)
-    panel.show_frame(5)
-    panel.play()
-    qtbot.waitUntil(lambda: panel.current_frame == 0, timeout=3000)    # wrapped around
-    panel.pause()
-    qtbot.keyClick(panel.frame_slider, Qt.Key.Key_Right)
-    assert panel.current_frame == 1
+    assert panel.preview.playing      # the first path starts playing
+    start = panel.preview.current_frame
+    qtbot.waitUntil(lambda: panel.preview.current_frame != start, timeout=5000)
+    panel.preview.pause()
+    assert not panel.preview.playing
+    panel.preview.pingpong_check.setChecked(True)
+    panel.preview.show_frame(5)
+    panel.preview.play()
+    qtbot.waitUntil(lambda: panel.preview.current_frame == 4, timeout=3000)    # bounced back at the end
+    panel.preview.pause()
+    panel.preview.pingpong_check.setChecked(False)
+    panel.preview.show_frame(5)
+    panel.preview.play()
+    qtbot.waitUntil(lambda: panel.preview.current_frame == 0, timeout=3000)    # wrapped around
+    panel.preview.pause()
+    qtbot.keyClick(panel.preview.player.slider, Qt.Key.Key_Right)
+    assert panel.preview.current_frame == 1
     panel.setFocus()
     qtbot.keyClick(panel, Qt.Key.Key_End)
-    assert panel.current_frame == 5
+    assert panel.preview.current_frame == 5
     qtbot.keyClick(panel, Qt.Key.Key_Space)
-    assert panel.playing
+    assert panel.preview.playing
     qtbot.keyClick(panel, Qt.Key.Key_Space)
-    assert not panel.playing
-    panel.pingpong_check.setFocus()
-    qtbot.keyClick(panel.pingpong_check, Qt.Key.Key_Space)     # the check box keeps its Space
-    assert panel.pingpong_check.isChecked() and not panel.playing
+    assert not panel.preview.playing
+    panel.preview.pingpong_check.setFocus()
+    qtbot.keyClick(panel.preview.pingpong_check, Qt.Key.Key_Space)     # the check box keeps its Space
+    assert panel.preview.pingpong_check.isChecked() and not panel.preview.playing
 
 
 def test_export_gif_then_restore_reproduces_the_path(qtbot, panel, tmp_path):
     original = open_and_wait(qtbot, panel, "cvae")
-    panel.editor_a.class_combo.setCurrentIndex(1 + 3)
+    panel.path.editor_a.class_combo.setCurrentIndex(1 + 3)
     original = rebuild(qtbot, panel)
-    panel.fps_box.setValue(20)
-    panel.scale_box.setValue(2)
-    panel.pingpong_check.setChecked(True)
+    panel.preview.fps_box.setValue(20)
+    panel.export.scale_box.setValue(2)
+    panel.preview.pingpong_check.setChecked(True)
     out = tmp_path / "path.gif"
     exported = panel.export_settings()
     assert exported.fps == 20 and exported.pingpong and exported.keyframes == original.settings.keyframes
@@ -170,20 +170,21 @@ def test_export_gif_then_restore_reproduces_the_path(qtbot, panel, tmp_path):
     with Image.open(out) as im:
         assert im.n_frames == 6 + 4 and im.info["duration"] == 50 and im.info["loop"] == 0
         assert im.size == (56, 56)
-    assert "Wrote" in panel.export_note.text()
+    assert "Wrote" in panel.export.export_note.text()
 
     # wander off: another model, other settings
     open_and_wait(qtbot, panel, "vae")
-    panel.fps_box.setValue(5)
-    panel.pingpong_check.setChecked(False)
+    panel.preview.fps_box.setValue(5)
+    panel.preview.pingpong_check.setChecked(False)
     with qtbot.waitSignal(panel.path_shown, timeout=TIMEOUT) as blocker:
         assert panel.restore_from_gif(out)
     restored = blocker.args[0]
     assert panel.info.source == original.settings.model       # the GIF's model was reopened
     assert restored.settings == exported
     assert np.array_equal(restored.frames, original.frames)
-    assert panel.fps_box.value() == 20 and panel.pingpong_check.isChecked() and panel.scale_box.value() == 2
-    assert panel.editor_a.source() == "stored"
+    assert (panel.preview.fps_box.value() == 20 and panel.preview.pingpong_check.isChecked()
+            and panel.export.scale_box.value() == 2)
+    assert panel.path.editor_a.source() == "stored"
 
 
 def test_restore_rejects_foreign_and_damaged_files(panel, qtbot, tmp_path):
@@ -191,16 +192,16 @@ def test_restore_rejects_foreign_and_damaged_files(panel, qtbot, tmp_path):
     plain = tmp_path / "plain.gif"
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(plain)
     assert panel.restore_from_gif(plain) is False
-    assert "no interpolation settings" in panel.preview.message()
+    assert "no interpolation settings" in panel.preview.view.message()
     junk = tmp_path / "junk.gif"
     junk.write_bytes(b"GIF89a...")
     assert panel.restore_from_gif(junk) is False
-    assert "cannot read" in panel.preview.message()
+    assert "cannot read" in panel.preview.view.message()
 
 
 def test_cancelled_export_leaves_no_file(qtbot, panel, context, tmp_path):
     open_and_wait(qtbot, panel, "vae")
-    panel.pingpong_check.setChecked(True)
+    panel.preview.pingpong_check.setChecked(True)
     out = tmp_path / "out"
     out.mkdir()
     target = out / "cancelled.gif"
@@ -215,8 +216,8 @@ def test_cancelled_export_leaves_no_file(qtbot, panel, context, tmp_path):
         panel.export_gif(str(target))
     assert blocker.args[0].cancelled
     assert list(out.iterdir()) == []
-    assert "cancelled" in panel.export_note.text()
-    assert not panel.exporting and panel.export_gif_button.isEnabled()
+    assert "cancelled" in panel.export.export_note.text()
+    assert not panel.exporting and panel.export.export_gif_button.isEnabled()
 
 
 def test_existing_file_needs_confirmation(qtbot, panel, tmp_path, monkeypatch):
@@ -238,8 +239,8 @@ def test_existing_file_needs_confirmation(qtbot, panel, tmp_path, monkeypatch):
 
 def test_filmstrip_export_and_settings_persist(qtbot, context, panel, tmp_path):
     open_and_wait(qtbot, panel, "vae")
-    panel.scale_box.setValue(3)
-    panel.mode_combo.setCurrentIndex(1)
+    panel.export.scale_box.setValue(3)
+    panel.path.mode_combo.setCurrentIndex(1)
     rebuild(qtbot, panel)
     with qtbot.waitSignal(panel.export_finished, timeout=TIMEOUT):
         panel.export_filmstrip(str(tmp_path / "strip"))         # the suffix is added
@@ -250,4 +251,5 @@ def test_filmstrip_export_and_settings_persist(qtbot, context, panel, tmp_path):
     assert settings.slerp is False and settings.scale == 3
     again = InterpolationPanel(context)
     qtbot.addWidget(again)
-    assert again.scale_box.value() == 3 and again.mode_combo.currentIndex() == 1 and again.frames_box.value() == 6
+    assert (again.export.scale_box.value() == 3 and again.path.mode_combo.currentIndex() == 1
+            and again.path.frames_box.value() == 6)
