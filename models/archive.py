@@ -139,14 +139,25 @@ def _few(items: list[str]) -> str:
 
 # -- torch.save state dicts ---------------------------------------------------------------------
 
+def check_torch_save_start(start: bytes, path: Path) -> None:
+    """CheckpointError unless a .pt / .pth file starts as torch.save writes them (a zip archive)."""
+    if start.startswith(ZIP_MAGIC):
+        return
+    if not start:
+        raise CheckpointError(f"{path} is empty; it is not a file written by torch.save")
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in start[:64]):
+        raise CheckpointError(f"{path} is a text file, not a zip archive as torch.save has written; open a "
+                              f".pt / .pth saved with torch.save(model.state_dict(), ...) or a .safetensors file")
+    raise CheckpointError(
+        f"{path} is not a zip archive as torch.save has written since PyTorch 1.6 (it may be "
+        f"the legacy format, a raw pickle, or damaged); legacy files can ask for any amount of "
+        f"memory, so they are not read: load it in PyTorch and save model.state_dict() again "
+        f"with torch.save")
+
+
 def check_state_dict_archive(data: bytes, path: Path) -> None:
     """A torch.save file may hold only its pickle and raw storages (read tensors-only by torch)."""
-    if not data.startswith(ZIP_MAGIC):
-        raise CheckpointError(
-            f"{path} is not a zip archive as torch.save has written since PyTorch 1.6 (it may be "
-            f"the legacy format, a raw pickle, or damaged); legacy files can ask for any amount of "
-            f"memory, so they are not read: load it in PyTorch and save model.state_dict() again "
-            f"with torch.save")
+    check_torch_save_start(data[:64], path)
     _, _, entries = _open_zip(data, path, "PyTorch state dict")
     _refuse_unlisted(entries, STATE_DICT_ENTRIES, path, "PyTorch state dict")
     if "data.pkl" not in entries:

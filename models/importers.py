@@ -33,11 +33,13 @@ from models import bounded_json
 from models.archive import (
     check_export_archive,
     check_state_dict_archive,
+    check_torch_save_start,
     check_torchscript_archive,
 )
 from models.checkpoint import (
     EXPORT_SUFFIX,
     NATIVE_SUFFIX,
+    STATE_DICT_SUFFIXES,
     build,
     check_class_names,
     load_weights,
@@ -132,6 +134,15 @@ def _torch_load_weights_only(data: bytes, path: Path) -> Any:
                               f"or of another kind: re-save it") from None
 
 
+def _check_torch_save_file(path: Path) -> None:
+    """Whether `path` starts as torch.save files do, before anything else is said about it: a text
+    file or a picture renamed .pt is not a state dict, whatever its sidecar says."""
+    from models.user_files import open_regular_file
+
+    with open_regular_file(path, "model file", MAX_MODEL_FILE_BYTES) as f:
+        check_torch_save_start(f.read(64), path)
+
+
 def _state_dict_from(obj: Any, path: Path) -> dict[str, Tensor]:
     if isinstance(obj, Mapping):
         if obj and all(isinstance(v, Tensor) for v in obj.values()):
@@ -150,6 +161,8 @@ def import_state_dict(path: str | Path, architecture: str | None = None, config:
     into the built-in architecture its JSON sidecar names ({"architecture", "config", "kind"?,
     "class_names"?, "name"?, ...}); `architecture` and `config`, when given, win over the sidecar."""
     path = Path(path).expanduser()
+    if path.suffix.lower() in STATE_DICT_SUFFIXES:
+        _check_torch_save_file(path)
     side_path = sidecar_path(path, sidecar)
     side = read_sidecar(side_path)
     architecture = architecture or side.architecture

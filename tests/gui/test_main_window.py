@@ -239,3 +239,15 @@ def test_an_abandoned_open_is_never_reported(qtbot, window, tiny_models, monkeyp
     qtbot.wait(700)                  # the slow open has finished meanwhile
     assert opened == ["cvae"] and window.context.current.name == "cvae"
     assert slow_source not in window.context.recent_files()
+
+
+def test_a_text_file_named_pt_gets_one_true_message_in_the_window_and_the_command_line(qtbot, window, tmp_path,
+                                                                                       capsys):
+    text = tmp_path / "x.pt"
+    text.write_text("hello, I am not a model\n")
+    with qtbot.waitSignal(window.context.model_failed, timeout=10000) as blocker:
+        window.open_model(str(text))
+    message = blocker.args[0]
+    assert "text file" in message and "--architecture" not in message and "bare weights" not in message
+    assert main(["inspect", str(text)]) == 2
+    assert message in capsys.readouterr().err
