@@ -45,16 +45,15 @@ _problems: list[str] = []
 
 
 def config_dir() -> Path:
-    """$LATENT_EXPLORER_CONFIG, else the XDG config folder / latent-explorer (created if it can be:
+    """$LATENT_EXPLORER_CONFIG, else the platform's config folder / latent-explorer (created if it can be:
     in a read-only place the app still starts, and what it cannot write it says it could not)."""
     env = os.environ.get(CONFIG_ENV_VAR)
     if env:
         folder = Path(env).expanduser()
     else:
-        base = os.environ.get("XDG_CONFIG_HOME")
-        if not base:
-            base = (os.environ.get("APPDATA") if sys.platform == "win32" else None) or "~/.config"
-        folder = Path(base).expanduser() / APP_NAME
+        import platformdirs   # ~/.config on Linux, ~/Library/Application Support on macOS, %APPDATA% on Windows
+
+        folder = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

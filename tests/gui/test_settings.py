@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QByteArray, QSettings
@@ -100,3 +101,14 @@ def test_a_symlink_loop_goes_into_the_recent_list_without_an_error(isolated_conf
     loop = tmp_path / "loop.safetensors"
     loop.symlink_to(tmp_path / "loop.safetensors")
     assert add_recent_file(loop)[0] == str(loop)
+
+
+def test_without_an_override_the_config_folder_is_the_platforms(monkeypatch, tmp_path):
+    import platformdirs
+
+    from explorer.settings import CONFIG_ENV_VAR, config_dir
+
+    monkeypatch.delenv(CONFIG_ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert config_dir() == tmp_path / "xdg" / "latent-explorer"
+    assert config_dir() == Path(platformdirs.user_config_dir("latent-explorer", appauthor=False))
