@@ -20,7 +20,7 @@ from explorer.bookmarks import BookmarkStore
 from explorer.channel import Channel
 from explorer.jobs.common import load_info_job
 from explorer.model_info import ModelInfo
-from explorer.settings import add_recent_file, open_qsettings, recent_files
+from explorer.settings import add_recent_file, open_qsettings, recent_files, setting
 from explorer.worker import InferenceWorker, JobProgress, Result
 
 # The UI thread and the worker hand the GIL to each other at least twice per frame; the default
@@ -65,7 +65,7 @@ class AppContext(QObject):
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self.settings = open_qsettings()
         if device == "auto":
-            device = str(self.settings.value("device", "auto"))
+            device = setting(self.settings, "device", "auto", choices=("auto", "cpu", "cuda", "mps"))
         self.worker = InferenceWorker(device)
         self._channels: dict[str, Channel] = {}
         self._with_progress: set[int] = set()

@@ -20,13 +20,14 @@ import functools
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
                                QWidget)
 
 from explorer.context import AppContext
 from explorer.model_info import ModelInfo
+from explorer.settings import setting
 from explorer.jobs.diffusion import (CHANNEL, EXPORT_CHANNEL, KIND_TITLES, KINDS, PREVIEW_CHANNEL, DiffusionError,
                                      DiffusionModel, DiffusionSettings, ForwardPreview, ForwardStart, RunSummary,
                                      StepFrame, describe_job, export_gif_job, forward_preview_job, run_job)
@@ -245,8 +246,8 @@ class DiffusionPanel(QWidget):
     def _restore_splitters(self) -> None:
         s = self.settings
         for key, splitter in (("split", self.split), ("left_split", self.left_split)):
-            state = s.value(f"diffusion/{key}")
-            if state is not None:
+            state = setting(s, f"diffusion/{key}", QByteArray(), QByteArray)
+            if not state.isEmpty():
                 splitter.restoreState(state)
         self.split.splitterMoved.connect(lambda *_: s.setValue("diffusion/split", self.split.saveState()))
         self.left_split.splitterMoved.connect(

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QWidget
 
-from explorer.views.saved_value import saved_value
 from explorer.views.step_store import selection_size
+from explorer.settings import setting
 
 SHOW_NAMES = {"x_t": "x_t", "x0": "predicted x0", "eps": "predicted noise", "all": "all three"}
 
@@ -53,9 +53,9 @@ class GifExportControls(QGroupBox):
     def _restore(self) -> None:
         s = self.settings
         blockers = [QSignalBlocker(w) for w in (self.every_spin, self.show_combo, self.fps_spin)]
-        self.every_spin.setValue(saved_value(s, "diffusion/every", 5, int))
-        self.show_combo.setCurrentIndex(max(0, self.show_combo.findData(saved_value(s, "diffusion/show", "x_t", str))))
-        self.fps_spin.setValue(saved_value(s, "diffusion/fps", 10, int))
+        self.every_spin.setValue(setting(s, "diffusion/every", 5))
+        self.show_combo.setCurrentIndex(max(0, self.show_combo.findData(setting(s, "diffusion/show", "x_t"))))
+        self.fps_spin.setValue(setting(s, "diffusion/fps", 10))
         del blockers
 
     def _choice_changed(self) -> None:
@@ -85,7 +85,7 @@ class GifExportControls(QGroupBox):
 
     def ask_path(self) -> str:
         """The GIF to write, asked with a dialog ("" when the user cancels)."""
-        start = self.settings.value("diffusion/last_gif_dir", str(Path.home()), type=str)
+        start = setting(self.settings, "diffusion/last_gif_dir", str(Path.home()))
         path, _ = QFileDialog.getSaveFileName(self, "Export the run as a GIF",
                                               str(Path(start) / "denoise.gif"), "GIF images (*.gif)")
         if path and not path.lower().endswith(".gif"):

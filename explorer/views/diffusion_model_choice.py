@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QL
 
 from explorer.jobs.diffusion import DiffusionModel
 from explorer.model_info import ModelInfo
+from explorer.settings import setting
 
 
 class DiffusionModelChoice(QGroupBox):
@@ -52,7 +53,7 @@ class DiffusionModelChoice(QGroupBox):
             if current is not None and current.can("sampler"):
                 self.add(current.name, current.source)
         preferred = [current.source] if current is not None and current.can("sampler") else []
-        saved = self.settings.value("diffusion/model", "", type=str)
+        saved = setting(self.settings, "diffusion/model", "")
         if saved and self.model_combo.findData(saved) < 0 and Path(saved).is_file():
             self.add(Path(saved).stem, saved)      # a file opened here last time
         preferred += [saved] if saved else []
@@ -76,7 +77,7 @@ class DiffusionModelChoice(QGroupBox):
             self.chosen.emit(source)
 
     def open_file(self) -> None:
-        start = self.settings.value("diffusion/last_dir", str(Path.home()), type=str)
+        start = setting(self.settings, "diffusion/last_dir", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Open a DDPM checkpoint", start,
                                               "Checkpoints (*.safetensors *.pt *.pth);;All files (*)")
         if path:

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from explorer.jobs.diffusion import MAX_BATCH, ForwardPreview, ForwardStart, ImageSource
 from explorer.views.image_view import ImageView
-from explorer.views.saved_value import saved_value
 from explorer.views.step_store import StepStore
+from explorer.settings import setting
 
 SOURCES = (("dataset", "Test-set item"), ("file", "Image file"), ("array", "Current sample"))
 
@@ -100,11 +100,11 @@ class ForwardProcess(QGroupBox):
         s = self.settings
         blockers = [QSignalBlocker(w) for w in (self.source_combo, self.item_spin, self.t_slider)]
         self.source_combo.setCurrentIndex(
-            max(0, self.source_combo.findData(saved_value(s, "diffusion/forward_source", "dataset", str))))
-        self.item_spin.setValue(saved_value(s, "diffusion/forward_item", 0, int))
-        self.t_slider.setValue(saved_value(s, "diffusion/forward_t", 500, int))
+            max(0, self.source_combo.findData(setting(s, "diffusion/forward_source", "dataset"))))
+        self.item_spin.setValue(setting(s, "diffusion/forward_item", 0))
+        self.t_slider.setValue(setting(s, "diffusion/forward_t", 500))
         del blockers
-        self._image_path = saved_value(s, "diffusion/forward_file", "", str)
+        self._image_path = setting(s, "diffusion/forward_file", "")
         self._show_image_path()
         self.source_stack.setCurrentIndex(self.source_combo.currentIndex())
 
@@ -134,7 +134,7 @@ class ForwardProcess(QGroupBox):
         self.changed.emit()
 
     def choose_image_file(self) -> None:
-        start = self._image_path or self.settings.value("diffusion/last_image_dir", str(Path.home()), type=str)
+        start = self._image_path or setting(self.settings, "diffusion/last_image_dir", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Choose an image to noise", start,
                                               "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)")
         if path:

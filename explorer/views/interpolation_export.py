@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGroupBox, Q
 from explorer.jobs.interpolation import PathSettings
 from explorer.views.layout import row
 from explorer.worker import JobProgress
+from explorer.settings import setting
 
 
 class PathExportControls(QGroupBox):
@@ -63,8 +64,8 @@ class PathExportControls(QGroupBox):
     def _load_settings(self) -> None:
         s = self.settings
         with QSignalBlocker(self.scale_box), QSignalBlocker(self.loop_check):
-            self.scale_box.setValue(int(s.value("interpolate/scale", 4, type=int)))
-            self.loop_check.setChecked(s.value("interpolate/loop", True, type=bool))
+            self.scale_box.setValue(setting(s, "interpolate/scale", 4))
+            self.loop_check.setChecked(setting(s, "interpolate/loop", True))
 
     def _save_settings(self) -> None:
         self.settings.setValue("interpolate/scale", self.scale_box.value())
@@ -111,7 +112,7 @@ class PathExportControls(QGroupBox):
         return target, overwrite
 
     def _ask_path(self, kind: str, settings: PathSettings) -> str:
-        folder = str(self.settings.value("interpolate/export_dir", str(Path.home())))
+        folder = setting(self.settings, "interpolate/export_dir", str(Path.home()))
         ends = [k.describe().replace("'", "").replace(" ", "-") for k in (settings.keyframes[0], settings.keyframes[-1])]
         name = f"{settings.model_name}-{ends[0]}-to-{ends[1]}.{kind}"
         title = "Export GIF" if kind == "gif" else "Export filmstrip"

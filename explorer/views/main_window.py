@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWi
                                QWidget)
 
 from explorer.context import AppContext
-from explorer.settings import settings_problems
+from explorer.settings import setting, settings_problems
 from explorer.model_info import ModelInfo
 from explorer.views.banner import Banner
 from explorer.views.compare import ComparePanel
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         return self.context.open_model(source)
 
     def browse(self) -> None:
-        start = str(self.context.settings.value("window/open_dir", str(Path.home())))
+        start = setting(self.context.settings, "window/open_dir", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", start, MODEL_FILTER)
         if path:
             self.context.settings.setValue("window/open_dir", str(Path(path).parent))
@@ -393,15 +393,13 @@ class MainWindow(QMainWindow):
     # -- settings and closing -------------------------------------------------------------------------
     def _restore_settings(self) -> None:
         s = self.context.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
+        geometry = setting(s, "window/geometry", QByteArray(), QByteArray)
+        if not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray):
+        state = setting(s, "window/state", QByteArray(), QByteArray)
+        if not state.isEmpty():
             self.restoreState(state)
-        view = s.value("window/view")
-        if isinstance(view, str):
-            self.show_view(view)
+        self.show_view(setting(s, "window/view", "latent", choices=self.view_names()))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         s = self.context.settings

@@ -16,6 +16,7 @@ from explorer.model_info import ModelInfo
 from explorer.views.endpoint_editor import EndpointEditor, PointSource
 from explorer.views.layout import row
 from explorer.worker import JobProgress
+from explorer.settings import setting
 
 
 class PathControls(QWidget):
@@ -98,9 +99,9 @@ class PathControls(QWidget):
     def _load_settings(self) -> None:
         s = self.settings
         blockers = [QSignalBlocker(w) for w in (self.frames_box, self.mode_combo, self.analyse_check)]
-        self.frames_box.setValue(int(s.value("interpolate/frames", 32, type=int)))
-        self.mode_combo.setCurrentIndex(0 if s.value("interpolate/slerp", True, type=bool) else 1)
-        self.analyse_check.setChecked(s.value("interpolate/analyse", True, type=bool))
+        self.frames_box.setValue(setting(s, "interpolate/frames", 32))
+        self.mode_combo.setCurrentIndex(0 if setting(s, "interpolate/slerp", True) else 1)
+        self.analyse_check.setChecked(setting(s, "interpolate/analyse", True))
         del blockers
 
     def _save_settings(self) -> None:

@@ -12,6 +12,7 @@ from explorer.jobs.interpolation import PathAnalysis, PathSettings
 from explorer.views.frame_player import FramePlayer
 from explorer.views.image_view import ImageView
 from explorer.views.layout import row
+from explorer.settings import setting
 
 
 class PathPreview(QWidget):
@@ -55,8 +56,8 @@ class PathPreview(QWidget):
     def _load_settings(self) -> None:
         s = self.settings
         with QSignalBlocker(self.fps_box), QSignalBlocker(self.pingpong_check):
-            self.fps_box.setValue(float(s.value("interpolate/fps", 12.0, type=float)))
-            self.pingpong_check.setChecked(s.value("interpolate/pingpong", False, type=bool))
+            self.fps_box.setValue(setting(s, "interpolate/fps", 12.0))
+            self.pingpong_check.setChecked(setting(s, "interpolate/pingpong", False))
         self._sync_player()
 
     def _sync_player(self) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from explorer.jobs.diffusion import MAX_BATCH, DiffusionModel, DiffusionSettings
 from explorer.model_info import ModelInfo
-from explorer.views.saved_value import saved_value
+from explorer.settings import setting
 
 
 class SamplerControls(QGroupBox):
@@ -80,12 +80,12 @@ class SamplerControls(QGroupBox):
         s = self.settings
         blockers = [QSignalBlocker(w) for w in (self.sampler_combo, *self._spins())]
         self.sampler_combo.setCurrentIndex(
-            max(0, self.sampler_combo.findData(saved_value(s, "diffusion/sampler", "ddim", str))))
-        self.steps_spin.setValue(saved_value(s, "diffusion/steps", 50, int))
-        self.eta_spin.setValue(saved_value(s, "diffusion/eta", 0.0, float))
-        self.seed_spin.setValue(saved_value(s, "diffusion/seed", 0, int))
-        self.batch_spin.setValue(saved_value(s, "diffusion/batch", 4, int))
-        self.guidance_spin.setValue(saved_value(s, "diffusion/guidance", 1.0, float))
+            max(0, self.sampler_combo.findData(setting(s, "diffusion/sampler", "ddim"))))
+        self.steps_spin.setValue(setting(s, "diffusion/steps", 50))
+        self.eta_spin.setValue(setting(s, "diffusion/eta", 0.0))
+        self.seed_spin.setValue(setting(s, "diffusion/seed", 0))
+        self.batch_spin.setValue(setting(s, "diffusion/batch", 4))
+        self.guidance_spin.setValue(setting(s, "diffusion/guidance", 1.0))
         del blockers
         self._sampler_changed(save=False)
 
@@ -107,7 +107,7 @@ class SamplerControls(QGroupBox):
         self._build_class_combo(model.info)
 
     def _build_class_combo(self, info: ModelInfo) -> None:
-        saved = self.settings.value("diffusion/class", -1, type=int)
+        saved = setting(self.settings, "diffusion/class", -1)
         with QSignalBlocker(self.class_combo):
             self.class_combo.clear()
             self.class_combo.addItem("unconditional", None)
