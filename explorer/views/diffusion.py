@@ -426,9 +426,9 @@ class DiffusionPanel(QWidget):
         if plots:
             self._plotted_at = now
             self.stats_plot.set_stats(self.store.x_std, self.store.x0_change, self.store.total)
-            # QProgressBar repaints at once on every change: it follows at the plots' pace
-            if count:
-                self.progress.setFormat(f"step {count}/{self.store.total} · t = {self.store.t(count - 1)}")
+            # QProgressBar repaints at once on every change: it follows at the plots' pace, so it
+            # shows a share; the step on screen is named by the timeline, at screen rate
+            self.progress.setFormat("%p% of the steps made")
             self.progress.setRange(0, max(1, self.store.total))
             self.progress.setValue(count)
         if count and (self._follow or self._shown < 0):

@@ -3,6 +3,7 @@ the scrubber replaying kept steps (during and after a run), cancel, the forward 
 export, settings that persist, and errors shown rather than raised."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -140,6 +141,10 @@ def test_scrubbing_during_a_run_stops_following_and_end_resumes(qtbot, context, 
             assert panel.timeline.count >= seen + 3
             panel.timeline.last_button.click()          # back to following the run
             qtbot.waitUntil(lambda: panel.shown_position > seen + 3, timeout=15000)
+            # one step number on screen: the timeline's; the progress bar shows how far the run is
+            qtbot.wait(300)
+            assert f"step {panel.shown_position + 1}/40" in panel.timeline.label.text()
+            assert re.fullmatch(r"\d+% of the steps made", panel.progress.text())
         assert panel.shown_position == 39
     finally:
         slow.remove()
