@@ -11,76 +11,37 @@ explanation in its tooltip.
 
 All model work is a job from explorer/jobs/compare.py on the worker; the views only build
 pictures from the arrays that come back. Each column has its own channels; the metrics have one
-of theirs. The columns are `ModelColumn`s (explorer/views/compare_column.py).
+of theirs. The parts: `ModelColumn` (compare_column.py), `LinkBar` (compare_link_bar.py),
+`MetricsBox` (compare_metrics.py); this panel lays them out, opens checkpoints for the columns
+and passes the link bar's changes on to them.
 """
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFrame, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QFrame, QSplitter, QVBoxLayout, QWidget
 
 from explorer.context import AppContext
-from explorer.model_info import ModelInfo
 from explorer.jobs.common import load_info_job
-from explorer.jobs.compare import EndpointSpec, metrics_job
+from explorer.model_info import ModelInfo
 from explorer.views.actions import panel_action
 from explorer.views.compare_column import ModelColumn
-from explorer.views.frame_player import FramePlayer
+from explorer.views.compare_link_bar import LinkBar
+from explorer.views.compare_metrics import MetricsBox
 from explorer.views.latent_map import ClassLegend
-from explorer.views.layout import row
-from explorer.worker import JobProgress, Result
+from explorer.worker import Result
 
-METRICS_CHANNEL = "compare-metrics"
 SIDES = ("left", "right")
-LINK_MODES: tuple[tuple[str, str, str], ...] = (
-    ("independent", "Independent", "Each model has its own seed"),
-    ("seed", "Same seed", "Both models decode the prior sample of the same seed"),
-    ("path", "Same path", "Both models interpolate between the latents of the same two seeds, frame by frame"),
-    ("images", "Same images", "Both models go between the same two real test images: the VAE encodes them, "
-                               "the GAN is inverted onto them by optimising its latent"),
-)
 # (preferred name, a capability of the fallback): a model with an encoder beside one without
 DEFAULT_MODELS = {"left": ("vae", True), "right": ("dcgan", False)}
-DEFAULT_FRAMES = 12
-DEFAULT_METRIC_SAMPLES = 500
-PLAY_FPS = 8
 
 
 def shown_here(info: ModelInfo) -> bool:
     """The compare view shows models that decode in one pass and have a prior to sample."""
     return info.can("prior") and not info.can("sampler")
-
-
-def format_metric(key: str, value: Any, info: ModelInfo | None) -> tuple[str, str]:
-    """(cell text, extra tooltip line) of one figure of the metrics table."""
-    if value is None:
-        why = "measured for VAEs only" if key in ("kl_total", "active_units", "kl_per_dim") else "not measured"
-        return "—", why
-    if key == "kl_per_dim":
-        values = sorted((float(v) for v in value), reverse=True)
-        shown = ", ".join(f"{v:.2f}" for v in values[:5]) + (", …" if len(values) > 5 else "")
-        full = "per dimension: " + ", ".join(f"z{i} {float(v):.3f}" for i, v in enumerate(value))
-        return shown, full
-    if key == "active_units":
-        total = info.latent_dim if info is not None else None
-        return (f"{int(value)} of {total}" if total else f"{int(value)}"), ""
-    if key in ("confident_share", "coverage_min_share"):
-        return f"{float(value):.1%}", ""
-    if key == "coverage_entropy":
-        return f"{float(value):.2f} bits", ""
-    if key == "kl_total":
-        return f"{float(value):.2f} nats", ""
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v), "not a finite number"
-    return f"{v:.4g}", ""
 
 
 class ComparePanel(QWidget):
@@ -92,14 +53,9 @@ class ComparePanel(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context
-        self.metrics_channel = context.channel(METRICS_CHANNEL)
-        self.report: dict[str, Any] | None = None
         self.active = False        # becomes True the first time the view is shown
-        self.stale = False         # something changed while the view was hidden
         self._build()
         self._build_actions()
-        self.metrics_channel.result_ready.connect(self._show_metrics)
-        self.metrics_channel.progress_changed.connect(self._on_metrics_progress)
         for column in self.columns.values():
             column.channels["load"].result_ready.connect(lambda result, c=column: self._loaded(c, result))
         self._populate()
@@ -107,55 +63,10 @@ class ComparePanel(QWidget):
     # -- construction -------------------------------------------------------------------------------
     def _build(self) -> None:
         s = self.context.settings
-
-        self.link_combo = QComboBox()
-        for value, text, tip in LINK_MODES:
-            self.link_combo.addItem(text, value)
-            self.link_combo.setItemData(self.link_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.link_combo.setCurrentIndex(max(0, self.link_combo.findData(str(s.value("compare/link", "seed")))))
-        self.link_combo.setToolTip("How the two columns are linked")
-
-        def spin(key: str, default: int, lo: int, hi: int, tip: str) -> QSpinBox:
-            box = QSpinBox()
-            box.setRange(lo, hi)
-            box.setValue(int(s.value(key, default)))
-            box.setKeyboardTracking(False)
-            box.setToolTip(tip)
-            return box
-
-        self.seed_a = spin("compare/seed_a", 0, 0, 2**31 - 1, "Seed of endpoint A of both paths")
-        self.seed_b = spin("compare/seed_b", 1, 0, 2**31 - 1, "Seed of endpoint B of both paths")
-        self.image_a = spin("compare/image_a", 0, 0, 9999, "Fashion-MNIST test image used as endpoint A")
-        self.image_b = spin("compare/image_b", 1, 0, 9999, "Fashion-MNIST test image used as endpoint B")
-        self.steps_box = spin("compare/steps", 150, 10, 2000,
-                              "Adam steps of the GAN inversion (pixel MSE + classifier-feature loss)")
-        self.frames_box = spin("compare/frames", DEFAULT_FRAMES, 2, 64, "Frames along each path")
-        self.slerp_check = QCheckBox("slerp")
-        self.slerp_check.setChecked(s.value("compare/slerp", True, type=bool))
-        self.slerp_check.setToolTip("Spherical interpolation (stays on the prior's shell); off: straight lines")
-        self.player = FramePlayer(fps=PLAY_FPS, ends="loop", buttons=False, what="frame")
-        self.player.set_count(self.frames_box.value())
-        self.player.slider.setToolTip("The frame both columns show (, and . step through the frames)")
-        self.player.play_button.setToolTip("Play both paths frame by frame (Ctrl+Space)")
-        self.player.label.hide()
-        self.frame_slider = self.player.slider
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the running inversion, maps and measurements (Esc)")
-
-        self.seed_controls = row(QLabel("A seed"), self.seed_a, QLabel("B seed"), self.seed_b)
-        self.image_controls = row(QLabel("A test image"), self.image_a, QLabel("B"), self.image_b,
-                                  QLabel("Inversion steps"), self.steps_box)
-        self.path_controls = row(self.seed_controls, self.image_controls, QLabel("Frames"), self.frames_box,
-                                 self.slerp_check, self.player, 1)
-
-        link_row = QHBoxLayout()
-        link_row.addWidget(QLabel("Link"))
-        link_row.addWidget(self.link_combo)
-        link_row.addWidget(self.path_controls, 1)
-        link_row.addStretch(0)
-        link_row.addWidget(self.cancel_button)
-
-        self.columns = {side: ModelColumn(self, side) for side in SIDES}
+        self.link_bar = LinkBar(self.context)
+        self.legend = ClassLegend()
+        self.columns = {side: ModelColumn(self.context, side, self.link_bar, self.legend, parent=self)
+                        for side in SIDES}
         columns = QSplitter(Qt.Orientation.Horizontal)
         for side in SIDES:
             frame = QFrame()
@@ -166,49 +77,13 @@ class ComparePanel(QWidget):
             columns.addWidget(frame)
         columns.setChildrenCollapsible(False)
         self.column_splitter = columns
-
-        self.legend = ClassLegend()
-
-        # Metrics
-        self.metric_samples = spin("compare/metric_samples", DEFAULT_METRIC_SAMPLES, 20, 20000,
-                                   "Samples (and random path pairs) per model for the metrics")
-        self.metric_seed = spin("compare/metric_seed", 0, 0, 2**31 - 1,
-                                "Seed of the measurement: the same seed gives the same figures")
-        self.measure_button = QPushButton("Measure")
-        self.measure_button.setToolTip("Compute the metrics of both models on the worker (Ctrl+M)")
-        self.metrics_progress = QProgressBar()
-        self.metrics_progress.setMaximumHeight(14)
-        self.metrics_progress.setMinimumWidth(200)
-        self.metrics_progress.hide()
-        self.table = QTableWidget(0, 2)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setToolTip("Hover a row for what it measures")
-        self.table.setMinimumHeight(90)
-        self.metrics_note = QLabel("Press Measure to compare the two latent spaces.")
-        self.metrics_note.setWordWrap(True)
-        self.metrics_note.setStyleSheet("color: palette(mid);")
-        metrics_head = QHBoxLayout()
-        metrics_head.addWidget(QLabel("Samples"))
-        metrics_head.addWidget(self.metric_samples)
-        metrics_head.addWidget(QLabel("Seed"))
-        metrics_head.addWidget(self.metric_seed)
-        metrics_head.addWidget(self.measure_button)
-        metrics_head.addWidget(self.metrics_progress, 1)
-        metrics_head.addStretch(0)
-        metrics_box = QGroupBox("Metrics")
-        metrics_layout = QVBoxLayout(metrics_box)
-        metrics_layout.addLayout(metrics_head)
-        metrics_layout.addWidget(self.table, 1)
-        metrics_layout.addWidget(self.metrics_note)
+        self.metrics = MetricsBox(self.context, lambda: [self.columns[side].info for side in SIDES])
 
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addWidget(self.legend)
-        lower_layout.addWidget(metrics_box, 1)
+        lower_layout.addWidget(self.metrics, 1)
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(columns)
         main.addWidget(lower)
@@ -225,32 +100,31 @@ class ComparePanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(link_row)
+        layout.addWidget(self.link_bar)
         layout.addWidget(main, 1)
 
-        self.link_combo.currentIndexChanged.connect(self._link_changed)
-        for box, key in ((self.seed_a, "seed_a"), (self.seed_b, "seed_b"), (self.image_a, "image_a"),
-                         (self.image_b, "image_b"), (self.steps_box, "steps")):
-            box.valueChanged.connect(lambda v, k=key: self._path_edited(k, v))
-        self.frames_box.valueChanged.connect(self._frames_edited)
-        self.slerp_check.toggled.connect(lambda on: self._path_edited("slerp", on))
-        self.player.position_chosen.connect(self._frame_moved)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.measure_button.clicked.connect(self.measure)
-        for column in self.columns.values():
+        self.link_bar.mode_changed.connect(self._link_changed)
+        self.link_bar.path_changed.connect(self._path_edited)
+        self.link_bar.frame_chosen.connect(self._frame_moved)
+        self.link_bar.cancel_requested.connect(self.cancel)
+        self.metrics.measure_requested.connect(self.measure)
+        self.metrics.metrics_shown.connect(self.metrics_shown)
+        for side, column in self.columns.items():
             column.seed_changed.connect(lambda seed, c=column: self._column_seed_changed(c, seed))
             column.model_changed.connect(self._models_changed)
-        self._update_link_controls()
+            column.open_requested.connect(lambda c=column: self.open_checkpoint(c))
+            column.map_rendered.connect(lambda latent_map, sd=side: self.map_rendered.emit(sd, latent_map))
 
     def _build_actions(self) -> None:
         action = functools.partial(panel_action, self)
+        player = self.link_bar.player
         self.measure_action = action("Measure metrics", "Ctrl+M", self.measure,
                                      "Compute the metrics table of both models")
         self.cancel_action = action("Cancel", "Esc", self.cancel, "Stop the running compare jobs")
         # Keys that no spin box or list in the panel reads, so typing in them never steps the path.
-        self.play_action = action("Play / pause", "Ctrl+Space", self.player.toggle_play, "Play both paths")
-        self.next_action = action("Next frame", ".", lambda: self._step_frame(1), "Next frame of both paths")
-        self.previous_action = action("Previous frame", ",", lambda: self._step_frame(-1),
+        self.play_action = action("Play / pause", "Ctrl+Space", player.toggle_play, "Play both paths")
+        self.next_action = action("Next frame", ".", lambda: self.link_bar.step_frame(1), "Next frame of both paths")
+        self.previous_action = action("Previous frame", ",", lambda: self.link_bar.step_frame(-1),
                                       "Previous frame of both paths")
         self.swap_action = action("Swap models", "Ctrl+Shift+X", self.swap, "Swap the left and right models")
 
@@ -275,63 +149,27 @@ class ComparePanel(QWidget):
                 preferred = match.source if match is not None else None
             self.columns[side].populate(infos, preferred)
 
-    # -- state the columns read ----------------------------------------------------------------------
+    # -- state -----------------------------------------------------------------------------------------
     def link_mode(self) -> str:
-        return str(self.link_combo.currentData())
+        return self.link_bar.link_mode()
+
+    def set_link_mode(self, mode: str) -> None:
+        self.link_bar.set_link_mode(mode)
 
     def classifier(self) -> str | None:
         return self.context.classifier_source
 
-    def frames(self) -> int:
-        return int(self.frames_box.value())
-
-    def spherical(self) -> bool:
-        return self.slerp_check.isChecked()
-
-    def inversion_steps(self) -> int:
-        return int(self.steps_box.value())
-
-    def frame_index(self) -> int:
-        return int(self.frame_slider.value())
-
-    def endpoints(self) -> tuple[EndpointSpec, EndpointSpec]:
-        if self.link_mode() == "images":
-            return (EndpointSpec("test", index=int(self.image_a.value())),
-                    EndpointSpec("test", index=int(self.image_b.value())))
-        return EndpointSpec("seed", int(self.seed_a.value())), EndpointSpec("seed", int(self.seed_b.value()))
-
-    def endpoint_points(self, column: ModelColumn) -> tuple[Any, Any]:
-        """A and B of the plane through three points: the path's endpoints (as latents once a
-        path of real images has been resolved), else the column's seed and the next one."""
-        mode = self.link_mode()
-        if mode == "images":
-            if column.strip is None:
-                return None, None
-            return (tuple(float(x) for x in column.strip.latents[0]),
-                    tuple(float(x) for x in column.strip.latents[-1]))
-        if mode == "path":
-            return int(self.seed_a.value()), int(self.seed_b.value())
-        seed = int(column.seed_box.value())
-        return seed, seed + 1
-
-    # -- worker traffic ------------------------------------------------------------------------------
     def is_busy(self) -> bool:
         """True while any request of this panel waits for its result."""
-        return self.metrics_channel.busy or any(column.busy() for column in self.columns.values())
-
-    def _on_metrics_progress(self, progress: JobProgress) -> None:
-        self.metrics_progress.setMaximum(max(1, progress.total))
-        self.metrics_progress.setValue(min(progress.done, max(1, progress.total)))
-        self.metrics_progress.setFormat(f"{progress.message or 'measuring'} %p%")
-        self.metrics_progress.show()
+        return self.metrics.busy or any(column.busy() for column in self.columns.values())
 
     def cancel(self) -> None:
         """Stops every running compare job (inversion, maps, scatters, measurement); each one's
         "cancelled" result puts its part of the view back to idle."""
-        self.metrics_channel.cancel()
+        self.metrics.cancel()
         for column in self.columns.values():
             column.cancel()
-        self.player.pause()
+        self.link_bar.player.pause()
         self.context.status.emit("Compare: cancelled")
 
     # -- opening checkpoints ----------------------------------------------------------------------------
@@ -361,9 +199,8 @@ class ComparePanel(QWidget):
                               f"a sample of their prior in one pass (VAEs and GANs)")
             return
         for other in self.columns.values():
-            if other._index_of(info.source) < 0 and other is not column:
-                other.model_combo.insertItem(max(0, other.model_combo.count() - 2),
-                                             f"{info.name}  ({info.kind_title})", info)
+            if other is not column:
+                other.model_combo.offer(info)
         column.add_model(info)
 
     def swap(self) -> None:
@@ -375,26 +212,10 @@ class ComparePanel(QWidget):
         right.add_model(a)
 
     # -- linking -----------------------------------------------------------------------------------------
-    def _update_link_controls(self) -> None:
-        mode = self.link_mode()
-        self.path_controls.setVisible(mode in ("path", "images"))
-        self.seed_controls.setVisible(mode == "path")
-        self.image_controls.setVisible(mode == "images")
-        if mode not in ("path", "images"):
-            self.player.pause()
-
-    def _link_changed(self, _index: int) -> None:
-        self.context.settings.setValue("compare/link", self.link_mode())
-        self._update_link_controls()
-        if self.link_mode() == "seed":
+    def _link_changed(self, mode: str) -> None:
+        if mode == "seed":
             self.columns["right"].set_seed(self.columns["left"].seed_box.value())
         self.refresh()
-
-    def set_link_mode(self, mode: str) -> None:
-        index = self.link_combo.findData(mode)
-        if index < 0:
-            raise ValueError(f"unknown link mode {mode!r}: use one of {', '.join(m for m, _, _ in LINK_MODES)}")
-        self.link_combo.setCurrentIndex(index)
 
     def _column_seed_changed(self, column: ModelColumn, seed: int) -> None:
         if self.link_mode() != "seed":
@@ -404,121 +225,41 @@ class ComparePanel(QWidget):
                 other.set_seed(seed)
                 other.refresh()
 
-    def _path_edited(self, key: str, value: Any) -> None:
-        self.context.settings.setValue(f"compare/{key}", value)
+    def _path_edited(self) -> None:
         for column in self.columns.values():
             if self.link_mode() in ("path", "images"):
                 column.request_path()
-            if column.plane_combo.currentData() == "points":
-                column.request_map()
-
-    def _frames_edited(self, frames: int) -> None:
-        self.player.set_count(frames)
-        self._path_edited("frames", frames)
+            if column.tabs.plane_kind() == "points":
+                column.tabs.request_map()
 
     def _frame_moved(self, index: int) -> None:
         for column in self.columns.values():
             column.show_frame(index)
-
-    def _step_frame(self, step: int) -> None:
-        if self.link_mode() in ("path", "images"):
-            self.player.step(step)
 
     def refresh(self) -> None:
         for column in self.columns.values():
             column.refresh()
 
     def _models_changed(self, _info: object) -> None:
-        if self.report is None:
-            self.table.setHorizontalHeaderLabels([c.info.name if c.info else side
-                                                  for side, c in self.columns.items()])
-        else:
-            self.metrics_note.setText("The models changed since the table was measured: press Measure again.")
+        self.metrics.models_changed([c.info.name if c.info else side for side, c in self.columns.items()])
 
     # -- metrics ----------------------------------------------------------------------------------------
     def measure(self) -> None:
-        left, right = self.columns["left"].info, self.columns["right"].info
-        if left is None or right is None:
-            self.metrics_note.setText("Pick a model in each column first.")
-            return
-        classifier = self.classifier()
-        if not classifier:
-            self.metrics_note.setText("The metrics are measured with the classifier, and none is installed.")
-            return
-        samples, seed = int(self.metric_samples.value()), int(self.metric_seed.value())
-        self.context.settings.setValue("compare/metric_samples", samples)
-        self.context.settings.setValue("compare/metric_seed", seed)
-        self.metrics_note.setText(f"Measuring {left.name} and {right.name} with {samples} samples, seed {seed}…")
-        self.metrics_progress.setValue(0)
-        self.metrics_progress.show()
-        self.metrics_channel.submit(metrics_job(left.source, right.source, classifier, samples, seed), "metrics")
-
-    def _show_metrics(self, result: Result) -> None:
-        self.metrics_progress.hide()
-        if result.cancelled:
-            self.metrics_note.setText("Measurement cancelled.")
-            return
-        if not result.ok:
-            self.metrics_note.setText(result.error or "the measurement failed")
-            return
-        self.show_report(result.value, result.elapsed_s)
-
-    def show_report(self, report: dict[str, Any], elapsed_s: float | None = None) -> None:
-        """Fills the table from a `models.evaluation.compare` report."""
-        self.report = report
-        rows = list(report.get("rows", []))
-        titles = dict(report.get("titles", {}))
-        explanations = dict(report.get("explanations", {}))
-        infos = [self.columns[side].info for side in SIDES]
-        self.table.clear()
-        self.table.setRowCount(len(rows))
-        self.table.setColumnCount(len(report["models"]))
-        self.table.setHorizontalHeaderLabels([m["model"]["name"] for m in report["models"]])
-        for r, key in enumerate(rows):
-            header = QTableWidgetItem(titles.get(key, key))
-            header.setToolTip(explanations.get(key, ""))
-            self.table.setVerticalHeaderItem(r, header)
-            for c, model in enumerate(report["models"]):
-                info = infos[c] if c < len(infos) and infos[c] is not None \
-                    and infos[c].name == model["model"]["name"] else None
-                text, extra = format_metric(key, model.get(key), info)
-                item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                tip = explanations.get(key, "")
-                item.setToolTip(tip + (f"\n{extra}" if extra else ""))
-                self.table.setItem(r, c, item)
-        notes = [f"{m['model']['name']}: {n}" for m in report["models"] for n in m.get("notes", [])]
-        notes += list(report.get("notes", []))
-        summary = (f"{report.get('samples')} samples, seed {report.get('seed')}, measured with "
-                   f"{report.get('classifier')}")
-        if elapsed_s is not None:
-            summary += f" in {elapsed_s:.1f} s"
-        self.metrics_note.setText(summary + ("" if not notes else ". " + "; ".join(notes)))
-        self.metrics_shown.emit(report)
-
-    def metric_rows(self) -> dict[str, tuple[str, ...]]:
-        """{row title: cell texts}: what the table shows."""
-        out = {}
-        for r in range(self.table.rowCount()):
-            header = self.table.verticalHeaderItem(r)
-            out[header.text() if header else str(r)] = tuple(
-                self.table.item(r, c).text() if self.table.item(r, c) else ""
-                for c in range(self.table.columnCount()))
-        return out
+        """Measures both columns' models (the metrics table)."""
+        self.metrics.measure(self.columns["left"].info, self.columns["right"].info, self.classifier())
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if not self.active:
             self.active = True
-            self.stale = True
-        if self.stale:
-            self.stale = False
+            for column in self.columns.values():
+                column.active = True
             self.refresh()
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.player.pause()
+        self.link_bar.player.pause()
         super().hideEvent(event)
 
 
-__all__ = ["ComparePanel", "ModelColumn", "format_metric", "LINK_MODES"]
+__all__ = ["ComparePanel"]

@@ -95,58 +95,58 @@ def settle(qtbot, panel) -> None:
 
 
 def test_saving_and_going_to_a_bookmark_restores_the_point_and_image(qtbot, panel):
-    panel.class_combo.setCurrentIndex(4)
+    panel.class_controls.combo.setCurrentIndex(4)
     panel.dim_sliders[0].slider.setValue(222)
     settle(qtbot, panel)
     saved_latent, saved_image = panel.latent, np.array(panel.image_view.image())
-    panel.bookmarks.name_edit.setText("my coat")
-    panel.bookmarks.save_button.click()
-    assert panel.bookmarks.names() == ["my coat"]
+    panel.transfer.bookmarks.name_edit.setText("my coat")
+    panel.transfer.bookmarks.save_button.click()
+    assert panel.transfer.bookmarks.names() == ["my coat"]
     assert panel.context.bookmarks.get("cvae", "my coat").label == 4
 
     panel.randomize()
     settle(qtbot, panel)
-    panel.class_combo.setCurrentIndex(1)
+    panel.class_controls.combo.setCurrentIndex(1)
     settle(qtbot, panel)
     assert not np.allclose(panel.latent, saved_latent)
 
-    panel.bookmarks.list.setCurrentRow(0)
-    panel.bookmarks.go_button.click()
+    panel.transfer.bookmarks.list.setCurrentRow(0)
+    panel.transfer.bookmarks.go_button.click()
     settle(qtbot, panel)
     assert np.allclose(panel.latent, saved_latent) and panel.label == 4
-    assert panel.class_combo.currentIndex() == 4
+    assert panel.class_controls.combo.currentIndex() == 4
     assert np.array_equal(np.array(panel.image_view.image()), saved_image)
 
-    panel.bookmarks.delete_button.click()
-    assert panel.bookmarks.names() == []
+    panel.transfer.bookmarks.delete_button.click()
+    assert panel.transfer.bookmarks.names() == []
     assert panel.context.bookmarks.flush()
     assert BookmarkStore().for_model("cvae") == []
 
 
 def test_copy_and_paste_a_point(qtbot, panel):
-    panel.blend_check.setChecked(True)
-    panel.blend_sliders[2].slider.setValue(100)
+    panel.class_controls.blend_check.setChecked(True)
+    panel.class_controls.blend_sliders[2].slider.setValue(100)
     panel.dim_sliders[3].slider.setValue(-150)
     settle(qtbot, panel)
-    panel.copy_point()
+    panel.transfer.copy_point()
     copied = QApplication.clipboard().text()
     latent, label = panel.latent, panel.label
     panel.randomize()
     settle(qtbot, panel)
-    panel.blend_check.setChecked(False)
-    assert panel.paste_point()
+    panel.class_controls.blend_check.setChecked(False)
+    assert panel.transfer.paste_point()
     settle(qtbot, panel)
     assert np.allclose(panel.latent, latent) and panel.label == pytest.approx(label)
-    assert panel.blend_check.isChecked()
-    assert copied == panel.point_text()
+    assert panel.class_controls.blend_check.isChecked()
+    assert copied == panel.transfer.point_text()
 
 
 def test_pasting_something_that_is_not_a_point_changes_nothing(qtbot, panel):
     before = panel.latent
     messages = []
     panel.context.status.connect(messages.append)
-    assert not panel.paste_point("the quick brown fox")
-    assert not panel.paste_point("[1, 2, 3]")              # cvae has 4 latent dimensions
+    assert not panel.transfer.paste_point("the quick brown fox")
+    assert not panel.transfer.paste_point("[1, 2, 3]")     # cvae has 4 latent dimensions
     assert np.array_equal(panel.latent, before)
     assert any("not a point" in m for m in messages)
     assert any("has 3 numbers" in m for m in messages)

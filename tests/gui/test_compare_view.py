@@ -78,8 +78,8 @@ def test_defaults_are_the_vae_and_the_dcgan_and_both_maps_render(qtbot, context,
     assert offered == {"vae", "gan"}
     for column in (left, right):
         k = column.grid_box.value()
-        assert column.map_view.rows_filled() == k
-        assert column.map_view.mosaic().shape == (k * 28, k * 28, 1)
+        assert column.tabs.map_view.rows_filled() == k
+        assert column.tabs.map_view.mosaic().shape == (k * 28, k * 28, 1)
         assert column.image_view.image() is not None
         assert column.caption.text() != ""         # the classifier's verdict on the image
 
@@ -88,13 +88,13 @@ def test_defaults_are_the_vae_and_the_dcgan_and_both_maps_render(qtbot, context,
     k = left.grid_box.value()
     expected = vae.decode(grid_latents(dims_plane(4, 0, 1, extent=3.0), k, (4,)).reshape(-1, 4))
     expected = (expected.clamp(0, 1) * 255).round().to(torch.uint8).reshape(k, k, 28, 28)
-    got = torch.from_numpy(left.map_view.mosaic()[:, :, 0]).reshape(k, 28, k, 28).permute(0, 2, 1, 3)
+    got = torch.from_numpy(left.tabs.map_view.mosaic()[:, :, 0]).reshape(k, 28, k, 28).permute(0, 2, 1, 3)
     assert (got.int() - expected.int()).abs().max() <= 1
 
 
 def test_class_map_colours_each_cell_by_its_predicted_class(qtbot, context):
     panel = make_panel(qtbot, context)
-    view = panel.columns["left"].map_view
+    view = panel.columns["left"].tabs.map_view
     classes = view.classes()
     assert classes is not None and (classes >= 0).all()
     overlay = view.overlay_image()
@@ -102,16 +102,16 @@ def test_class_map_colours_each_cell_by_its_predicted_class(qtbot, context):
     for c in np.unique(classes):
         assert (overlay[classes == c][:, :3] == class_rgb(int(c))).all()
     assert (overlay[..., 3] == OVERLAY_ALPHA).all()
-    panel.columns["left"].class_map.setChecked(False)
+    panel.columns["left"].tabs.class_map.setChecked(False)
     assert not view.class_overlay_shown()
-    panel.columns["left"].class_map.setChecked(True)
+    panel.columns["left"].tabs.class_map.setChecked(True)
     assert view.class_overlay_shown()
 
 
 def test_hovering_a_cell_previews_its_decoded_image(qtbot, context):
     panel = make_panel(qtbot, context)
     column = panel.columns["right"]
-    view = column.map_view
+    view = column.tabs.map_view
     with qtbot.waitSignal(view.cell_hovered) as blocker:
         view.hover_cell(2, 3)
     assert blocker.args == [2, 3]
@@ -131,7 +131,7 @@ def test_map_fills_in_row_blocks_while_the_window_stays_responsive(qtbot, contex
 
     def spy(progress: JobProgress) -> None:
         if isinstance(progress.partial, MapRows):
-            seen.append(column.map_view.rows_filled())
+            seen.append(column.tabs.map_view.rows_filled())
 
     column.channels["map"].progress_changed.connect(spy)     # after the column drew the rows
     column.grid_box.setValue(32)
@@ -139,7 +139,7 @@ def test_map_fills_in_row_blocks_while_the_window_stays_responsive(qtbot, contex
     rows_per_block = MAP_BATCH // 32
     assert len(seen) == 32 // rows_per_block > 1
     assert seen == list(range(rows_per_block, 33, rows_per_block))
-    view = column.map_view
+    view = column.tabs.map_view
     assert view.k == 32
     # each streamed block stays on screen where it belongs: together they are the whole map
     blocks = view.drawn_blocks()
@@ -152,8 +152,8 @@ def test_map_fills_in_row_blocks_while_the_window_stays_responsive(qtbot, contex
 def test_planes_through_principal_directions_and_three_points(qtbot, context):
     panel = make_panel(qtbot, context)
     column = panel.columns["right"]
-    column.plane_combo.setCurrentIndex(column.plane_combo.findData("points"))
-    column.plane_combo.activated.emit(column.plane_combo.currentIndex())
+    column.tabs.plane_combo.setCurrentIndex(column.tabs.plane_combo.findData("points"))
+    column.tabs.plane_combo.activated.emit(column.tabs.plane_combo.currentIndex())
     settle(qtbot, panel)
     m = column.latent_map
     assert [a[0] for a in m.anchors] == ["A", "B", "C"]
@@ -163,11 +163,11 @@ def test_planes_through_principal_directions_and_three_points(qtbot, context):
     gan = load_checkpoint(context.models[[i.name for i in context.models].index("dcgan")].source)
     a = gan.sample_latent(1, dcgan_seed)[0].numpy()
     assert np.allclose(m.origin, a, atol=1e-6)
-    column.plane_combo.setCurrentIndex(column.plane_combo.findData("pca"))
-    column.plane_combo.activated.emit(column.plane_combo.currentIndex())
+    column.tabs.plane_combo.setCurrentIndex(column.tabs.plane_combo.findData("pca"))
+    column.tabs.plane_combo.activated.emit(column.tabs.plane_combo.currentIndex())
     settle(qtbot, panel)
     assert "GANSpace" in column.latent_map.description
-    assert column.map_view.rows_filled() == column.grid_box.value()
+    assert column.tabs.map_view.rows_filled() == column.grid_box.value()
 
 
 def test_same_seed_links_the_seeds(qtbot, context):
@@ -185,14 +185,14 @@ def test_same_seed_links_the_seeds(qtbot, context):
 
 def test_same_path_shows_both_paths_frame_by_frame(qtbot, context):
     panel = make_panel(qtbot, context, "path")
-    panel.frames_box.setValue(6)
+    panel.link_bar.frames_box.setValue(6)
     settle(qtbot, panel)
     for column in panel.columns.values():
         strip = column.strip
         assert isinstance(strip, PathStrip) and strip.frames.shape[0] == 6
         assert strip.method == "seed 0 to seed 1"
-        assert column.strip_view.image() is not None
-    panel.frame_slider.setValue(4)
+        assert column.path_view.strip_view.image() is not None
+    panel.link_bar.frame_slider.setValue(4)
     for column in panel.columns.values():
         assert np.array_equal(column.image_view.image(), column.strip.frames[4][:, :, 0])
         assert column.caption.text().startswith("frame 5/6")
@@ -201,7 +201,7 @@ def test_same_path_shows_both_paths_frame_by_frame(qtbot, context):
     assert np.allclose(panel.columns["left"].strip.latents[0], left.sample_latent(1, 0)[0].numpy())
     assert np.allclose(panel.columns["left"].strip.latents[-1], left.sample_latent(1, 1)[0].numpy())
     panel.next_action.trigger()
-    assert panel.frame_slider.value() == 5
+    assert panel.link_bar.frame_slider.value() == 5
 
 
 @needs_data
@@ -215,7 +215,7 @@ def test_same_images_encodes_for_the_vae_and_inverts_the_gan(qtbot, context):
     assert gan.targets.shape == (2, 28, 28, 1) and gan.reconstructions.shape == (2, 28, 28, 1)
     test = load_fashion_mnist(split="test")
     assert np.array_equal(gan.targets[0, :, :, 0], test.images[0, 0])
-    assert panel.columns["right"].loss_curve.getData()[0] is not None
+    assert panel.columns["right"].path_view.loss_curve.getData()[0] is not None
     # a conditional GAN sees each image with its own class, and the path blends between them
     pick(qtbot, panel, "right", "cgan")
     labels = test.labels[[0, 1]]
@@ -226,7 +226,7 @@ def test_same_images_encodes_for_the_vae_and_inverts_the_gan(qtbot, context):
 @needs_data
 def test_a_long_inversion_can_be_cancelled(qtbot, context):
     panel = make_panel(qtbot, context, "independent")
-    panel.steps_box.setValue(2000)
+    panel.link_bar.steps_box.setValue(2000)
     column = panel.columns["right"]
     progressed: list[int] = []
     context.worker.progress_changed.connect(
@@ -236,7 +236,7 @@ def test_a_long_inversion_can_be_cancelled(qtbot, context):
     panel.cancel_action.trigger()
     settle(qtbot, panel)
     assert column.strip is None
-    assert column.strip_caption.text() == "Cancelled."
+    assert column.path_view.caption.text() == "Cancelled."
     assert max(progressed) < 2000
 
 
@@ -246,7 +246,7 @@ def test_vae_scatter_is_the_encoded_test_set_and_a_click_decodes(qtbot, context)
     column = panel.columns["left"]
     column.tabs.setCurrentIndex(1)
     settle(qtbot, panel, 60000)
-    scatter = column.scatter_view
+    scatter = column.tabs.scatter_view
     assert scatter.point_count() == 10000
     assert scatter.classes_drawn() == set(range(10))
     before = column.image_view.image().copy()
@@ -264,8 +264,8 @@ def test_gan_scatter_is_coloured_by_predicted_class(qtbot, context):
     column = panel.columns["right"]
     column.tabs.setCurrentIndex(1)
     settle(qtbot, panel)
-    data = column.scatter_view.data()
-    assert data is not None and column.scatter_view.point_count() == 300
+    data = column.tabs.scatter_view.data()
+    assert data is not None and column.tabs.scatter_view.point_count() == 300
     assert data.axis_names == ("PC1", "PC2") and "prediction" in data.description
 
 
@@ -277,14 +277,14 @@ def test_metrics_table_is_filled_with_explained_rows(qtbot, context, idx_data, m
     panel = make_panel(qtbot, context)
     with qtbot.waitSignal(panel.metrics_shown, timeout=120000):
         panel.measure_action.trigger()
-    rows = panel.metric_rows()
+    rows = panel.metrics.metric_rows()
     assert "path length (lerp)" in rows and "active units" in rows and "KL per dimension" in rows
     assert all(len(cells) == 2 for cells in rows.values())
-    for r in range(panel.table.rowCount()):
-        tip = panel.table.verticalHeaderItem(r).toolTip()
+    for r in range(panel.metrics.table.rowCount()):
+        tip = panel.metrics.table.verticalHeaderItem(r).toolTip()
         assert tip and tip in EXPLANATIONS.values()
-        assert panel.table.item(r, 0).toolTip().startswith(tip)
-    for model in panel.report["models"]:
+        assert panel.metrics.table.item(r, 0).toolTip().startswith(tip)
+    for model in panel.metrics.report["models"]:
         assert np.isfinite(model["ppl_lerp"]) and np.isfinite(model["ppl_slerp"])
     assert rows["active units"][1] == "—"        # a GAN has no encoder to measure
 
@@ -324,7 +324,7 @@ def test_class_map_of_the_bundled_2d_vae_shows_all_ten_classes(qtbot):
         context.settings.setValue("compare/left/extent", 3.0)
         panel = make_panel(qtbot, context)
         pick(qtbot, panel, "left", "vae-2d")
-        view = panel.columns["left"].map_view
+        view = panel.columns["left"].tabs.map_view
         assert view.k == 32
         assert view.classes_shown() == set(range(10))
         colours = {tuple(p) for p in view.overlay_image()[..., :3].reshape(-1, 3)}
@@ -347,7 +347,7 @@ def test_the_view_renders_under_screenshot(qtbot, tmp_path, tiny_models, monkeyp
 
 
 def test_path_strip_puts_each_frame_over_its_class_colour():
-    from explorer.views.compare_column import STRIP_BAR, STRIP_GAP, strip_picture
+    from explorer.views.compare_path import STRIP_BAR, STRIP_GAP, strip_picture
 
     frames = np.stack([np.full((4, 3, 1), 10 * i, dtype=np.uint8) for i in range(3)])
     picture = strip_picture(frames, np.array([2, 2, 7]))
@@ -363,11 +363,11 @@ def test_without_a_classifier_maps_render_plain_and_measuring_explains(qtbot, ti
     try:
         assert context.classifier_source is None
         panel = make_panel(qtbot, context)
-        view = panel.columns["left"].map_view
+        view = panel.columns["left"].tabs.map_view
         assert view.rows_filled() == panel.columns["left"].grid_box.value()
         assert view.classes_shown() == set() and not view.class_overlay_shown()
-        assert "no classifier" in panel.columns["left"].map_caption.text()
+        assert "no classifier" in panel.columns["left"].tabs.map_caption.text()
         panel.measure()
-        assert not panel.is_busy() and "classifier" in panel.metrics_note.text()
+        assert not panel.is_busy() and "classifier" in panel.metrics.note.text()
     finally:
         context.shutdown()

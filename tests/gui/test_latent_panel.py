@@ -12,7 +12,8 @@ from explorer.context import AppContext
 from models.images import to_uint8
 from explorer.jobs.latent import Frame, labels_tensor
 from models.devices import torch_threads
-from explorer.views.latent_panel import FRAME_CHANNEL, MAX_SLIDERS, LatentPanel
+from explorer.views.latent_dimensions import MAX_SLIDERS
+from explorer.views.latent_panel import FRAME_CHANNEL, LatentPanel
 from explorer.views.latent_widgets import TICKS
 from explorer.worker import Result, Status
 from models.checkpoint import load_checkpoint, save_checkpoint
@@ -140,13 +141,13 @@ def test_a_model_that_raises_shows_its_error_and_the_next_request_works(qtbot, c
 
 def test_conditional_models_get_a_class_selector_and_blending(qtbot, context, panel, tiny_models):
     open_model(qtbot, context, panel, "cvae")
-    assert not panel.class_group.isHidden() and panel.class_combo.count() == 10
-    panel.class_combo.setCurrentIndex(3)
+    assert not panel.class_controls.isHidden() and panel.class_controls.combo.count() == 10
+    panel.class_controls.combo.setCurrentIndex(3)
     settle(qtbot, panel)
     assert panel.label == 3
     assert np.array_equal(shown(panel), direct_decode(tiny_models["cvae"], panel.latent, 3))
-    panel.blend_check.setChecked(True)
-    panel.blend_sliders[7].slider.setValue(100)    # Dress and Sneaker, equally
+    panel.class_controls.blend_check.setChecked(True)
+    panel.class_controls.blend_sliders[7].slider.setValue(100)    # Dress and Sneaker, equally
     settle(qtbot, panel)
     weights = panel.label
     assert isinstance(weights, list) and weights[3] == pytest.approx(0.5) and weights[7] == pytest.approx(0.5)
@@ -170,7 +171,7 @@ def test_gan_truncation_at_zero_ignores_the_latent(qtbot, context, panel):
 
 def test_unconditional_vae_hides_class_and_truncation(qtbot, context, panel):
     open_model(qtbot, context, panel, "vae")
-    assert panel.class_group.isHidden() and panel.psi_group.isHidden()
+    assert panel.class_controls.isHidden() and panel.psi_group.isHidden()
 
 
 def test_seed_randomize_reset_and_undo(qtbot, context, panel):
@@ -221,7 +222,7 @@ def test_gan_directions_move_the_point_along_a_ganspace_direction(qtbot, context
     open_model(qtbot, context, panel, "gan-mlp")
     panel.mode_tabs.setCurrentIndex(1)     # opening the tab computes them
     qtbot.waitUntil(lambda: len(panel.dir_sliders) > 0, timeout=20000)
-    directions = panel._current_directions()
+    directions = panel.directions
     assert directions.method == "GANSpace"
     assert len(panel.dir_sliders) == 8      # min(12, latent size)
     start = panel.latent
@@ -239,15 +240,16 @@ def test_vae_directions_fall_back_to_prior_samples_without_the_dataset(qtbot, co
     open_model(qtbot, context, panel, "vae")
     panel.mode_tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: len(panel.dir_sliders) > 0, timeout=20000)
-    assert panel._current_directions().method == "PCA of encoded prior samples"
-    assert "prior" in panel.dir_note.text() and "no-data-here" in panel.dir_note.text()
+    assert panel.directions.method == "PCA of encoded prior samples"
+    assert "prior" in panel.directions_tab.note.text() and "no-data-here" in panel.directions_tab.note.text()
 
 
 def test_neighbour_grid_centre_is_the_current_point(qtbot, context, panel):
     open_model(qtbot, context, panel, "vae")
-    panel.grid_action.setChecked(True)
-    qtbot.waitUntil(lambda: panel.grid_shown_id and panel.grid_shown_id == panel.grids.newest_id, timeout=10000)
-    mosaic = np.array(panel.grid_view.image())
+    panel.grid.action.setChecked(True)
+    qtbot.waitUntil(lambda: panel.grid.shown_id and panel.grid.shown_id == panel.grid.channel.newest_id,
+                    timeout=10000)
+    mosaic = np.array(panel.grid.view.image())
     assert mosaic.shape == (5 * 28 + 4, 5 * 28 + 4)
     centre = mosaic[2 * 29: 2 * 29 + 28, 2 * 29: 2 * 29 + 28]
     assert close(centre, shown(panel))
@@ -272,7 +274,7 @@ def test_large_latents_show_32_sliders_and_offer_directions(qtbot, tmp_path, pan
                                       "class_names": []})
     open_model(qtbot, context, panel, str(path))
     assert len(panel.dim_sliders) == MAX_SLIDERS and panel.latent.shape == (40,)
-    assert "32 of 40" in panel.dim_note.text()
+    assert "32 of 40" in panel.dimensions_tab.note.text()
     assert panel.mode_tabs.isTabEnabled(1)
 
 
@@ -281,14 +283,14 @@ def test_in_directions_mode_the_grid_follows_the_last_two_directions_moved(qtbot
     open_model(qtbot, context, panel, "gan-mlp")
     panel.mode_tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: len(panel.dir_sliders) > 0, timeout=20000)
-    panel.grid_action.setChecked(True)
+    panel.grid.action.setChecked(True)
     panel.dir_sliders[0].slider.setValue(50)
     panel.dir_sliders[1].slider.setValue(-50)
     settle(qtbot, panel)
-    qtbot.waitUntil(lambda: panel.grid_caption.text().startswith("→ PC2   ↑ PC1"), timeout=10000)
-    qtbot.waitUntil(lambda: panel.grid_shown_id == panel.grids.newest_id, timeout=10000)
-    mosaic = np.array(panel.grid_view.image())
-    d = panel._current_directions()
+    qtbot.waitUntil(lambda: panel.grid.caption.text().startswith("→ PC2   ↑ PC1"), timeout=10000)
+    qtbot.waitUntil(lambda: panel.grid.shown_id == panel.grid.channel.newest_id, timeout=10000)
+    mosaic = np.array(panel.grid.view.image())
+    d = panel.directions
     right = panel.latent + 1.0 * d.std[1] * d.directions[1]     # column 4: s = +extent along PC2
     top = panel.latent + 1.0 * d.std[0] * d.directions[0]       # row 0: t = +extent along PC1
     assert close(mosaic[2 * 29: 2 * 29 + 28, 4 * 29: 4 * 29 + 28], direct_decode(tiny_models["gan-mlp"], right))
