@@ -317,8 +317,16 @@ def load_dataset(data: str | Path | None = None, split: str = "train",
     """Fashion-MNIST when `data` (default: the data directory) holds IDX files, else a picture
     folder; images resized to image_shape (C, H, W) when it is given.
 
-    A picture folder has no splits unless it has `train/` and `test/` sub-folders."""
+    A picture folder has no splits unless it has `train/` and `test/` sub-folders. `data` "emoji"
+    (or a font file) is the colour emoji set of models/emoji.py, 64 x 64 RGB unless image_shape
+    says otherwise."""
     _check_split(split)
+    from models.emoji import EMOJI_DATA, is_font_file, load_emoji   # emoji builds on this module
+
+    if data is not None and (str(data) == EMOJI_DATA or is_font_file(data)):
+        side = 64 if image_shape is None else int(image_shape[-1])
+        dataset = load_emoji(data, split, side)
+        return dataset if image_shape is None else _conform(dataset, _checked_shape(image_shape))
     directory = resolve_data_dir(data)
     if not directory.is_dir():
         if data is None or str(data) == "":
@@ -337,7 +345,11 @@ def load_dataset(data: str | Path | None = None, split: str = "train",
             c, h, w = (int(s) for s in image_shape)
             dataset = load_image_folder(folder, (h, w), c)
     if image_shape is not None:
-        if len(image_shape) != 3:
-            raise DataError(f"image_shape must be (C, H, W), not {tuple(image_shape)}")
-        dataset = _conform(dataset, tuple(int(s) for s in image_shape))  # type: ignore[arg-type]
+        dataset = _conform(dataset, _checked_shape(image_shape))
     return dataset
+
+
+def _checked_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
+    if len(image_shape) != 3:
+        raise DataError(f"image_shape must be (C, H, W), not {tuple(image_shape)}")
+    return tuple(int(s) for s in image_shape)  # type: ignore[return-value]
