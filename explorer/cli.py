@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Ctrl+C and SIGTERM stop a subcommand at once with exit code 130 or 143, its unfinished files
     removed; the GUI handles both itself (it closes its window as File > Quit does)."""
+    from models.memory import keep_freed_memory
+
+    keep_freed_memory()     # before a second thread allocates
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:   # a refused argument (2) or --help (0): argparse has printed why

@@ -141,12 +141,18 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
                      f"strongly biased upwards; compare it with the floor, measured at the same size")
 
     fid_floor = None
+    floor_pr = None
+    # precision and recall are measured against training images, as many as samples when there
+    # are enough (Kynkaanniemi et al.): a small test set's neighbour balls would be too wide
+    pr_reference = test_feats
     if train is not None and floor_n >= 2:
         work.message = "classifying training images for the FID floor"
         rng = np.random.default_rng(seed)
         picked = np.sort(rng.choice(len(train), size=floor_n, replace=False))
         train_feats, _ = yield from m.dataset_output_steps(judge, train, picked, batch_size=batch_size, work=work)
         fid_floor = m.fid_between(m.feature_statistics(train_feats), test_stats)
+        pr_reference = train_feats
+        floor_pr = _precision_recall(train_feats, test_feats)     # held-out real images, measured alike
         if floor_n < n:
             notes.append(f"the floor uses all {floor_n} training images (fewer than {n} samples)")
     else:
@@ -169,6 +175,7 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
             "coverage": m.coverage(m.class_histogram(m.predicted_classes(probs), probs.shape[1]), names),
             "confident_share": m.confident_share(probs),
             "conditional_accuracy": m.accuracy(probs, labels.numpy()) if cond_ok else None,
+            "features": feats,
         }
         if guidance is not None:
             sweep.append({"scale": guidance, "fid": figures["fid"],
@@ -189,6 +196,7 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
     if model.sampler is not None:
         notes.append(f"the {model.kind.title} is sampled with {sampler} for evaluation")
     coverage = head["coverage"]
+    pr = _precision_recall(pr_reference, head["features"])
     return {
         "model": _describe(model),
         "classifier": {"name": judge.name, "test_accuracy": classifier_accuracy,
@@ -206,10 +214,22 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
         "coverage_entropy": coverage["entropy_bits"],
         "confident_share": head["confident_share"],
         "conditional_accuracy": head["conditional_accuracy"],
+        "precision": pr["precision"] if pr else None,
+        "recall": pr["recall"] if pr else None,
+        "precision_floor": floor_pr["precision"] if floor_pr else None,
+        "recall_floor": floor_pr["recall"] if floor_pr else None,
         "guidance": sweep,
         "vae": posterior,
         "notes": notes,
     }
+
+
+def _precision_recall(real, fake) -> dict[str, float] | None:
+    """Precision and recall of `fake` features against `real` ones; None when either set is too
+    small to have k nearest neighbours."""
+    if min(len(real), len(fake)) <= m.PR_NEIGHBOUR:
+        return None
+    return m.precision_recall(real, fake)
 
 
 def evaluate(model: GenerativeModel, judge: GenerativeModel, data: ImageDataset, n: int = DEFAULT_SAMPLES,
@@ -264,6 +284,9 @@ def metadata_summary(report: dict[str, Any]) -> dict[str, Any]:
     }
     if report["conditional_accuracy"] is not None:
         out["conditional_accuracy"] = report["conditional_accuracy"]
+    for key in ("precision", "recall", "precision_floor", "recall_floor"):
+        if report.get(key) is not None:
+            out[key] = report[key]
     if report["guidance"]:
         out["guidance"] = report["guidance"]
     if report["vae"]:

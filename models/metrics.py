@@ -60,6 +60,8 @@ TITLES: dict[str, str] = {
     "class_changes_per_length": "class changes / unit length",
     "class_changes_per_path": "class changes / path",
     "kl_per_dim": "KL per dimension",
+    "precision": "precision (k = 3)",
+    "recall": "recall (k = 3)",
     "kl_total": "KL total",
     "active_units": "active units",
 }
@@ -93,6 +95,14 @@ EXPLANATIONS: dict[str, str] = {
     "kl_per_dim": "KL divergence of the encoder's posterior from the N(0, 1) prior in each latent "
                   "dimension, averaged over the test set, in nats.",
     "kl_total": "Sum of the per-dimension KL: the information the latent carries, in nats.",
+    "precision": "Share of samples whose features fall inside the real images' manifold: the union of "
+                 "balls round each training image reaching its 3rd nearest neighbour (Kynkaanniemi et al. "
+                 "2019; the test images when there are no training images); how many samples look real. "
+                 "The second value is the held-out test images', measured the same way.",
+    "recall": "Share of the real (training) images whose features fall inside the samples' manifold "
+              "(the same balls round the samples): how much of the real variety the model makes. The "
+              "second value is the test images'; with fewer test images than samples it is lower than "
+              "a perfect generator's.",
     "active_units": "Latent dimensions whose posterior mean varies across images (variance above "
                     "0.01, Burda et al. 2016); the rest are ignored by the decoder.",
 }
@@ -185,6 +195,49 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
 
 def fid_between(a: FeatureStats, b: FeatureStats) -> float:
     return frechet_distance(a.mean, a.cov, b.mean, b.cov)
+
+
+# -- precision and recall -------------------------------------------------------------------------
+
+PR_NEIGHBOUR = 3        # k of Kynkaanniemi et al. 2019
+_DISTANCE_ROWS = 1024   # rows of a distance block: 1024 x 10,000 float64 values is 80 MB
+
+
+def _distance_blocks(a: np.ndarray, b: np.ndarray):
+    """(start, block) pairs of the Euclidean distances from rows of `a` to all rows of `b`."""
+    bb = torch.from_numpy(b)
+    for start in range(0, len(a), _DISTANCE_ROWS):
+        yield start, torch.cdist(torch.from_numpy(a[start:start + _DISTANCE_ROWS]), bb).numpy()
+
+
+def neighbour_radii(features: Tensor | np.ndarray, k: int = PR_NEIGHBOUR) -> np.ndarray:
+    """(N,) distance from each row to its k-th nearest other row."""
+    x = _f64(features)
+    if len(x) <= k:
+        raise ValueError(f"the {k}th nearest neighbour needs more than {k} rows, got {len(x)}")
+    radii = np.empty(len(x))
+    for start, d in _distance_blocks(x, x):
+        # the row itself is at distance 0 and comes first: the k-th neighbour is at index k
+        radii[start:start + len(d)] = np.partition(d, k, axis=1)[:, k]
+    return radii
+
+
+def manifold_share(reference: Tensor | np.ndarray, queries: Tensor | np.ndarray, k: int = PR_NEIGHBOUR) -> float:
+    """Share of `queries` rows inside the union of balls round each `reference` row whose radius
+    reaches that row's k-th nearest reference neighbour."""
+    ref, q = _f64(reference), _f64(queries)
+    radii = neighbour_radii(ref, k)
+    inside = np.zeros(len(q), dtype=bool)
+    for start, d in _distance_blocks(q, ref):
+        inside[start:start + len(d)] = (d <= radii[None, :]).any(axis=1)
+    return float(inside.mean())
+
+
+def precision_recall(real: Tensor | np.ndarray, fake: Tensor | np.ndarray, k: int = PR_NEIGHBOUR) -> dict[str, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of features `fake` against `real`:
+    precision is the share of fake rows inside the real manifold, recall the share of real rows
+    inside the fake one."""
+    return {"precision": manifold_share(real, fake, k), "recall": manifold_share(fake, real, k)}
 
 
 # -- class statistics ----------------------------------------------------------------------------

@@ -1,17 +1,22 @@
 """`latent-explorer evaluate MODEL [--samples N] [--seed S] [--json] [--write]`: a generator's
-quality figures, measured with the bundled classifier against the Fashion-MNIST test set."""
+quality figures, measured with a classifier that reads its images (the bundled one of the same
+image shape: Fashion-MNIST's for 1 x 28 x 28, the emoji set's for 3 x 64 x 64) against the test
+set it was trained on. A model no classifier reads gets a message saying so, not a failure."""
 from __future__ import annotations
 
 import argparse
 import datetime
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explorer.commands import CommandError, print_json
 from explorer.commands.arguments import MAX_GUIDANCE, check_real
 from explorer.commands.measuring import (add_common_arguments, explanation_lines, failure, number,
                                          open_classifier, open_generator, pick_device, progress_printer)
+
+if TYPE_CHECKING:
+    from models.generative import GenerativeModel
 
 
 def parse_scales(text: str) -> list[float]:
@@ -96,6 +101,11 @@ def format_report(r: dict[str, Any]) -> str:
         ("coverage_entropy", f"{cov['entropy_bits']:.3f} of {cov['max_entropy_bits']:.3f} bits"),
         ("confident_share", number(r["confident_share"], "%")),
     ]
+    for key in ("precision", "recall"):
+        if r.get(key) is not None:
+            real = r.get(f"{key}_floor")
+            rows.append((key, number(r[key], "%") + (f"  (held-out real images: {number(real, '%')})"
+                                                      if real is not None else "")))
     if r["model"]["conditional"]:
         rows.append(("conditional_accuracy", number(r["conditional_accuracy"], "%")))
     vae = r["vae"]
@@ -132,6 +142,43 @@ def format_classifier_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def bundled_judge(image_shape: tuple[int, ...]) -> str | None:
+    """The bundled classifier that reads images of `image_shape`, or None."""
+    import resources
+    from models.checkpoint import CheckpointError, read_metadata
+    from models.generative import declared_capabilities
+
+    for path in resources.bundled_checkpoints().values():
+        try:
+            meta = read_metadata(path)
+        except CheckpointError:
+            continue
+        if ("classifier" in declared_capabilities(meta.get("architecture", ""), meta.get("config") or {})
+                and tuple(meta.get("image_shape") or ()) == tuple(image_shape)):
+            return str(path)
+    return None
+
+
+def not_applicable(model: GenerativeModel) -> dict[str, Any]:
+    shape = "x".join(str(s) for s in model.image_shape)
+    c, h, _ = model.image_shape
+    return {"model": {"name": model.name, "kind": str(model.kind), "image_shape": list(model.image_shape)},
+            "applicable": False,
+            "reason": (f"no classifier reads {shape} images, so the figures measured in a classifier's "
+                       f"features (FID, precision and recall, class coverage) do not apply to {model.name}. "
+                       f"Train one on the same images (latent-explorer train classifier --data FOLDER "
+                       f"--image-size {h} --channels {c} --out judge.safetensors; a folder with class "
+                       f"sub-folders) and pass --classifier judge.safetensors")}
+
+
+def judge_data(judge: GenerativeModel) -> str | None:
+    """The data a judge was trained on when its recipe names it (the emoji font), else None (the
+    Fashion-MNIST folder)."""
+    recipe = (judge.metadata.get("training") or {}).get("recipe") or {}
+    data = recipe.get("data")
+    return data if isinstance(data, str) and data else None
+
+
 def run(args: argparse.Namespace) -> int:
     from models.evaluation import evaluate, evaluate_classifier
 
@@ -139,9 +186,20 @@ def run(args: argparse.Namespace) -> int:
         scales = parse_scales(args.guidance)
         device = pick_device(args.device)
         model = open_generator(args.model, device)
-        classifier = open_classifier(args.classifier, device)
+        judge_path = args.classifier
+        if judge_path is None and model.classifier is None:
+            judge_path = bundled_judge(tuple(model.image_shape))
+            if judge_path is None:
+                report = not_applicable(model)
+                print_json(report) if args.json else print(report["reason"])
+                return 0
+        if model.classifier is not None and judge_path is None:
+            classifier = model          # a classifier measures itself
+        else:
+            classifier = open_classifier(judge_path, device)
         target = checkpoint_file(args.model) if args.write else None
-        test, train = load_test_and_train(args.data, tuple(classifier.image_shape))
+        data = args.data if args.data is not None else judge_data(classifier)
+        test, train = load_test_and_train(data, tuple(classifier.image_shape))
         if model.classifier is not None:   # a classifier measures itself: its test accuracy
             report = evaluate_classifier(model, test, progress=progress_printer(f"evaluating {model.name}"))
             if target is not None:
@@ -175,8 +233,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="bundled model name or checkpoint file")
     add_common_arguments(p, DEFAULT_SAMPLES)
     p.add_argument("--data", metavar="DIR",
-                   help="Fashion-MNIST IDX directory (default: $LATENT_EXPLORER_DATA or "
-                        "/usr/share/datasets/fashion-mnist)")
+                   help="the test images: Fashion-MNIST IDX directory, picture folder with train/ and test/, "
+                        "or 'emoji' (default: the data the classifier was trained on: the emoji font for the "
+                        "emoji classifier, else $LATENT_EXPLORER_DATA or /usr/share/datasets/fashion-mnist)")
     p.add_argument("--guidance", default="0,1,2,4", metavar="W,W,...",
                    help="classifier-free guidance scales to try on a conditional DDPM (default: 0,1,2,4; "
                         "the model's default scale is always added)")
