@@ -60,7 +60,8 @@ def fit_boundary(latents: np.ndarray, target: np.ndarray, weight: np.ndarray | N
     positive, negative = w * t, w * (1.0 - t)
     if positive.sum() < MIN_WEIGHT or negative.sum() < MIN_WEIGHT:
         raise ValueError(f"one side of the boundary has only {min(positive.sum(), negative.sum()):.1f} samples' "
-                         f"worth of the classifier's probability (at least {MIN_WEIGHT:g} are needed)")
+                         f"worth of the classifier's probability (at least {MIN_WEIGHT:g} are needed): the samples "
+                         f"barely show that class, as when a conditional model draws another one")
     order = np.random.default_rng(seed).permutation(len(x))
     held, fit = order[:int(len(x) * HELD_OUT)], order[int(len(x) * HELD_OUT):]
     if positive[fit].sum() == 0 or negative[fit].sum() == 0:
@@ -155,8 +156,7 @@ def _boundary(latents: np.ndarray, probs: np.ndarray, k: int, away: int | None, 
         return fit_boundary(latents, target, weight, seed)
     except ValueError as e:
         other = f"from {names[away]}" if away is not None else "from the rest"
-        raise ValueError(f"no boundary towards {names[k]} {other}: {e}; the samples barely show one of the two "
-                         f"(a conditional model drawing another class?)") from None
+        raise ValueError(f"no boundary towards {names[k]} {other}: {e}") from None
 
 
 def _sides(probs: np.ndarray, k: int, away: int | None) -> tuple[np.ndarray, np.ndarray]:
