@@ -29,6 +29,7 @@ SECTIONS: list[str] = [
     "explorer.bench.diffusion:diffusion_run",
     "explorer.bench.together:drag_during_ddpm",
     "explorer.bench.directions:ganspace_cgan",
+    "explorer.bench.directions:direction_methods",
 ]
 
 
