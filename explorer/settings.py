@@ -41,7 +41,7 @@ INT_BOUNDS = (-(2**31), 2**31 - 1)     # what a Qt widget holds; the default ran
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _warned: set[tuple[str, str]] = set()   # (settings file, key) already warned about
-_problems: list[str] = []
+_problems: list[tuple[str, str]] = []   # (the file or folder it is about, the warning)
 
 
 def config_dir() -> Path:
@@ -177,8 +177,11 @@ def setting(settings: QSettings, key: str, default: T, kind: type | None = None,
 
 
 def settings_problems() -> list[str]:
-    """The warnings given so far about settings and config files, oldest first."""
-    return list(_problems)
+    """The warnings given so far about the settings and files of the config folder in use, oldest
+    first."""
+    folder = os.path.abspath(os.environ.get(CONFIG_ENV_VAR) or config_dir())
+    return [message for where, message in _problems
+            if os.path.abspath(where) == folder or os.path.abspath(where).startswith(folder + os.sep)]
 
 
 def _convert(raw: Any, kind: type) -> Any:
@@ -225,7 +228,7 @@ def _warn_once(where: str, key: str, message: str) -> None:
     if (where, key) in _warned:
         return
     _warned.add((where, key))
-    _problems.append(message)
+    _problems.append((where, message))
     log.warning("%s", message)
 
 

@@ -19,6 +19,8 @@ def panel_action(panel: QWidget, text: str, shortcut: Shortcut, slot: Callable[[
     action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     action.setToolTip(tip)
     action.setStatusTip(tip)
-    action.triggered.connect(slot)
+    # `triggered` carries the checked flag; the slot is called with nothing (a slot with an optional
+    # argument would otherwise receive False in its place)
+    action.triggered.connect(lambda _checked=False: slot())
     panel.addAction(action)
     return action

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QFrame, QSplitter, QVBoxLayout, QWidget
 
@@ -33,6 +33,7 @@ from explorer.views.compare_link_bar import LinkBar
 from explorer.views.compare_metrics import MetricsBox
 from explorer.views.latent_map import ClassLegend
 from explorer.worker import Result
+from explorer.settings import setting
 
 SIDES = ("left", "right")
 # (preferred name, a capability of the fallback): a model with an encoder beside one without
@@ -93,8 +94,8 @@ class ComparePanel(QWidget):
         main.setChildrenCollapsible(False)
         self.main_splitter = main
         for splitter, key in ((main, "compare/main_splitter"), (columns, "compare/column_splitter")):
-            state = s.value(key)
-            if state is not None:
+            state = setting(s, key, QByteArray(), QByteArray)
+            if not state.isEmpty():
                 splitter.restoreState(state)
             splitter.splitterMoved.connect(lambda *_a, sp=splitter, k=key: s.setValue(k, sp.saveState()))
 
@@ -140,7 +141,7 @@ class ComparePanel(QWidget):
         if current is not None and shown_here(current) and all(i.source != current.source for i in infos):
             infos.append(current)
         for side in SIDES:
-            saved = self.context.settings.value(f"compare/{side}/model")
+            saved = setting(self.context.settings, f"compare/{side}/model", "")
             preferred = str(saved) if saved and any(i.source == str(saved) for i in infos) else None
             if preferred is None:
                 name, encodes = DEFAULT_MODELS[side]
@@ -174,7 +175,7 @@ class ComparePanel(QWidget):
 
     # -- opening checkpoints ----------------------------------------------------------------------------
     def open_checkpoint(self, column: ModelColumn) -> None:
-        start = str(self.context.settings.value("compare/open_dir", str(Path.home())))
+        start = setting(self.context.settings, "compare/open_dir", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Open a VAE or GAN checkpoint", start,
                                               "Models (*.safetensors *.pt *.pth *.pt2);;All files (*)")
         if path:

@@ -27,6 +27,7 @@ from explorer.views.compare_path import PathView
 from explorer.views.image_view import ImageView
 from explorer.views.latent_map import FASHION_MNIST_CLASSES, ClassLegend, class_colour, class_name
 from explorer.worker import JobProgress, Result
+from explorer.settings import setting
 
 CHANNEL_PREFIX = "compare"
 REQUESTS = ("load", "point", "path", "map", "scatter")
@@ -99,7 +100,7 @@ class ModelColumn(QWidget):
         self.seed_box = QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setKeyboardTracking(False)
-        self.seed_box.setValue(int(settings.value(f"{key}/seed", 0)))
+        self.seed_box.setValue(setting(settings, f"{key}/seed", 0, bounds=(0, 2**31 - 1)))
         self.seed_box.setToolTip("The prior sample this column shows")
         self.dice = QToolButton()
         self.dice.setText("⚄")

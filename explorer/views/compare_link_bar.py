@@ -17,6 +17,7 @@ from explorer.context import AppContext
 from explorer.jobs.compare import EndpointSpec, PathStrip
 from explorer.views.frame_player import FramePlayer
 from explorer.views.layout import row
+from explorer.settings import setting
 
 LINK_MODES: tuple[tuple[str, str, str], ...] = (
     ("independent", "Independent", "Each model has its own seed"),
@@ -33,7 +34,7 @@ def settings_spin(context: AppContext, key: str, default: int, lo: int, hi: int,
     """A spin box over [lo, hi] starting from the setting `key` (else `default`)."""
     box = QSpinBox()
     box.setRange(lo, hi)
-    box.setValue(int(context.settings.value(key, default)))
+    box.setValue(setting(context.settings, key, default, bounds=(lo, hi)))
     box.setKeyboardTracking(False)
     box.setToolTip(tip)
     return box
@@ -54,7 +55,7 @@ class LinkBar(QWidget):
         for value, text, tip in LINK_MODES:
             self.link_combo.addItem(text, value)
             self.link_combo.setItemData(self.link_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.link_combo.setCurrentIndex(max(0, self.link_combo.findData(str(s.value("compare/link", "seed")))))
+        self.link_combo.setCurrentIndex(max(0, self.link_combo.findData(setting(s, "compare/link", "seed"))))
         self.link_combo.setToolTip("How the two columns are linked")
 
         self.seed_a = settings_spin(context, "compare/seed_a", 0, 0, 2**31 - 1, "Seed of endpoint A of both paths")
@@ -67,7 +68,7 @@ class LinkBar(QWidget):
                                        "Adam steps of the GAN inversion (pixel MSE + classifier-feature loss)")
         self.frames_box = settings_spin(context, "compare/frames", DEFAULT_FRAMES, 2, 64, "Frames along each path")
         self.slerp_check = QCheckBox("slerp")
-        self.slerp_check.setChecked(s.value("compare/slerp", True, type=bool))
+        self.slerp_check.setChecked(setting(s, "compare/slerp", True))
         self.slerp_check.setToolTip("Spherical interpolation (stays on the prior's shell); off: straight lines")
         self.player = FramePlayer(fps=PLAY_FPS, ends="loop", buttons=False, what="frame")
         self.player.set_count(self.frames_box.value())

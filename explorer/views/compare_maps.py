@@ -23,6 +23,7 @@ from explorer.model_info import ModelInfo
 from explorer.views.latent_map import LatentMapView, LatentScatterView
 from explorer.views.layout import row
 from explorer.worker import Result
+from explorer.settings import setting
 
 PLANES: tuple[tuple[str, str, str], ...] = (
     ("dims", "Dimensions", "Two latent dimensions, varied around the prior's mean"),
@@ -67,26 +68,26 @@ class MapTabs(QTabWidget):
         self.dim_y.setToolTip("Latent dimension along the map's vertical axis")
         self.c_seed = QSpinBox()
         self.c_seed.setRange(0, 2**31 - 1)
-        self.c_seed.setValue(int(settings.value(f"{key}/c_seed", 2)))
+        self.c_seed.setValue(setting(settings, f"{key}/c_seed", 2, bounds=(0, 2**31 - 1)))
         self.c_seed.setToolTip("Seed of the third point C of the plane")
         self.extent = QDoubleSpinBox()
         self.extent.setRange(0.25, 10.0)
         self.extent.setSingleStep(0.25)
-        self.extent.setValue(float(settings.value(f"{key}/extent", 3.0)))
+        self.extent.setValue(setting(settings, f"{key}/extent", 3.0, bounds=(0.1, 100.0)))
         self.extent.setPrefix("± ")
         self.extent.setDecimals(2)
         self.extent.setToolTip("How far the map reaches from its centre: latent units for dimensions, "
                                "standard deviations for principal directions")
         self.grid_box = QSpinBox()
         self.grid_box.setRange(4, 64)
-        self.grid_box.setValue(int(settings.value(f"{key}/grid", DEFAULT_GRID)))
+        self.grid_box.setValue(setting(settings, f"{key}/grid", DEFAULT_GRID))
         self.grid_box.setPrefix("K ")
         self.grid_box.setToolTip("K: the map decodes a K x K grid of latents")
         for box in (self.dim_x, self.dim_y, self.c_seed, self.grid_box):
             box.setKeyboardTracking(False)
         self.extent.setKeyboardTracking(False)
         self.class_map = QCheckBox("Classes")
-        self.class_map.setChecked(settings.value(f"{key}/class_map", True, type=bool))
+        self.class_map.setChecked(setting(settings, f"{key}/class_map", True))
         self.class_map.setToolTip("Colour each cell by the classifier's prediction of its image")
         self.dims_row = row(QLabel("x"), self.dim_x, QLabel("y"), self.dim_y)
         self.c_row = row(QLabel("C seed"), self.c_seed)
@@ -113,7 +114,7 @@ class MapTabs(QTabWidget):
         self.samples_box = QSpinBox()
         self.samples_box.setRange(100, 20000)
         self.samples_box.setSingleStep(500)
-        self.samples_box.setValue(int(settings.value(f"{key}/scatter_samples", 2000)))
+        self.samples_box.setValue(setting(settings, f"{key}/scatter_samples", 2000))
         self.samples_box.setKeyboardTracking(False)
         self.samples_box.setToolTip("How many prior samples a GAN's scatter shows")
         self.samples_label = QLabel("GAN samples")
@@ -133,8 +134,8 @@ class MapTabs(QTabWidget):
         self.setTabToolTip(0, "A plane of the latent space decoded as a grid")
         self.setTabToolTip(1, "Where the model's latents lie: a VAE's encoded test set, a GAN's "
                               "samples coloured by the classifier")
-        self.setCurrentIndex(int(settings.value(f"{key}/tab", 0)))
-        plane = str(settings.value(f"{key}/plane", "dims"))
+        self.setCurrentIndex(setting(settings, f"{key}/tab", 0, bounds=(0, 1)))
+        plane = setting(settings, f"{key}/plane", "dims")
         self.plane_combo.setCurrentIndex(max(0, self.plane_combo.findData(plane)))
         self._update_plane_controls()
 

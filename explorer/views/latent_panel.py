@@ -34,6 +34,7 @@ from explorer.views.neighbour_grid import NeighbourGridView
 from explorer.views.point_history import PointHistory, PointState
 from explorer.views.point_transfer import PointTransfer
 from explorer.worker import Result
+from explorer.settings import setting
 from models.directions import Directions
 
 FRAME_CHANNEL = "latent"
@@ -184,7 +185,7 @@ class LatentPanel(QWidget):
         self.addAction(self.grid.action)
         self.prediction_action = QAction("Classifier prediction", self)
         self.prediction_action.setCheckable(True)
-        self.prediction_action.setChecked(self.context.settings.value("latent/prediction", True, type=bool))
+        self.prediction_action.setChecked(setting(self.context.settings, "latent/prediction", True))
         self.prediction_action.setToolTip("Label each image with the bundled classifier")
         self.prediction_action.toggled.connect(self._prediction_toggled)
         self.grid.restore()

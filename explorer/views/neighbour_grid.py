@@ -17,6 +17,7 @@ from explorer.context import AppContext
 from explorer.jobs.latent import NeighbourGrid, neighbours_job
 from explorer.views.image_view import ImageView
 from explorer.worker import Result
+from explorer.settings import setting
 from models.directions import Directions
 
 GRID_CHANNEL = "latent-grid"
@@ -73,7 +74,7 @@ class NeighbourGridView(QWidget):
 
     def restore(self) -> None:
         """Turns the grid on when it was on last time."""
-        self.action.setChecked(self.context.settings.value("latent/grid", False, type=bool))
+        self.action.setChecked(setting(self.context.settings, "latent/grid", False))
 
     @property
     def shown(self) -> bool:

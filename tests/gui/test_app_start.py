@@ -121,8 +121,6 @@ def test_a_window_that_cannot_be_built_stops_the_worker_before_the_error(tmp_pat
     assert "a view could not be built" in done.stderr and "QThread" not in done.stderr
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, OverflowError),
-                   reason="the views still read these with settings.value(); passes once they use setting()")
 def test_the_app_starts_with_settings_that_are_not_numbers(qtbot, isolated_config, tmp_path):
     (isolated_config / "settings.ini").write_text(
         "[compare]\nleft\\seed=abc\nleft\\extent=abc\nleft\\tab=abc\nright\\seed=" + "9" * 40 + "\n", encoding="utf-8")
@@ -185,3 +183,17 @@ def test_closing_while_a_slow_model_computes_does_not_wait_for_it(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "QThread" not in done.stderr
     assert elapsed < 20, f"took {elapsed:.1f} s"
+
+
+def test_settings_that_were_reset_are_named_in_a_warning_that_stays(qtbot, isolated_config, tiny_models):
+    (isolated_config / "settings.ini").write_text("[compare]\nleft\\seed=abc\n[diffusion]\nsteps=" + "9" * 40 + "\n",
+                                                  encoding="utf-8")
+    context = AppContext(device="cpu", bundled={"vae": tiny_models["vae"]})
+    w = MainWindow(context)
+    qtbot.addWidget(w)
+    warnings = [text for text, error in w.banner.messages() if not error]
+    assert any("compare/left/seed" in text and "diffusion/steps" in text for text in warnings)
+    with qtbot.waitSignal(context.model_opened, timeout=10000):
+        context.open_model("vae")
+    assert any("compare/left/seed" in text for text, _ in w.banner.messages())     # opening a model keeps it
+    w.close()

@@ -194,3 +194,16 @@ def test_a_bookmark_named_like_markup_shows_as_text(qtbot, isolated_config):
     assert panel.names() == [name]
     shown = QTextDocumentFragment.fromHtml(panel.list.item(0).toolTip()).toPlainText()
     assert shown.startswith(name)              # the tooltip shows the markup as it is written
+
+
+def test_copy_then_randomize_then_paste_through_the_point_menu_comes_back(qtbot, panel):
+    panel.dim_sliders[1].slider.setValue(120)
+    settle(qtbot, panel)
+    latent = panel.latent
+    panel.copy_action.trigger()
+    panel.randomize_action.trigger()
+    settle(qtbot, panel)
+    assert not np.allclose(panel.latent, latent)
+    panel.paste_action.trigger()          # what Point > Paste point and Ctrl+Shift+V do
+    settle(qtbot, panel)
+    assert np.allclose(panel.latent, latent)
