@@ -1,6 +1,7 @@
 """The direction of imports: the worker's jobs run for the command line too, so they never pull in Qt."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,6 @@ def test_explorer_jobs_do_not_import_qt():
 def test_a_compare_column_does_not_import_the_compare_panel():
     code = ("import sys, explorer.views.compare_column; "
             "sys.exit(1 if 'explorer.views.compare' in sys.modules else 0)")
-    env_root = Path(__file__).resolve().parents[2]
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=env_root,
-                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stdout + result.stderr
