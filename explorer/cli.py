@@ -2,6 +2,11 @@
 
 Subcommands live in explorer/commands/, one module each, imported here by name. Each imports
 what it needs only when it runs, so `latent-explorer inspect` never starts Qt.
+
+Before anything else the process keeps the memory it frees (models/memory.py) and lets idle
+OpenMP threads sleep (models/devices.py); a subcommand's work runs on the threads
+`models.devices.threads_for_commands` chooses: all cores for batch work, one for a command
+that sets `batch_work=False` (its parser's default).
 """
 from __future__ import annotations
 
@@ -39,14 +44,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_command(args: argparse.Namespace) -> int:
+    """A subcommand's work, on the torch threads chosen for it (the setting is per thread: this
+    runs on the thread that does the work)."""
+    from models.devices import use_command_threads
+
+    use_command_threads(getattr(args, "batch_work", True))
+    return int(args.func(args) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line `argv` (default: sys.argv) and returns its exit code.
 
     Ctrl+C and SIGTERM stop a subcommand at once with exit code 130 or 143, its unfinished files
     removed; the GUI handles both itself (it closes its window as File > Quit does)."""
+    from models.devices import wait_quietly
     from models.memory import keep_freed_memory
 
     keep_freed_memory()     # before a second thread allocates
+    wait_quietly()          # before torch is imported (the commands' parsers import it)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:   # a refused argument (2) or --help (0): argparse has printed why
@@ -57,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with sigterm_raises():
         try:
-            return run_interruptibly(lambda: int(args.func(args) or 0))
+            return run_interruptibly(lambda: run_command(args))
         except KeyboardInterrupt as interrupt:   # raised by the command itself
             return report_interrupt(interrupt)
 

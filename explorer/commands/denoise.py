@@ -110,5 +110,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where the network runs (default: cuda, then mps, then cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("out", metavar="OUT.gif", help="the GIF to write (overwritten if it exists)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, batch_work=False)   # batches of 1 to 16: one thread is fastest
 

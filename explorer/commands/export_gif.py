@@ -123,4 +123,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-loop", action="store_true", help="play once instead of looping forever")
     p.add_argument("--filmstrip", metavar="PNG", help="also write every frame side by side as a PNG")
     p.add_argument("--force", action="store_true", help="replace OUT.gif (and the filmstrip) if they exist")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, batch_work=False)   # a few frames a pass: one thread is fastest
