@@ -106,7 +106,10 @@ class ClassControls(QGroupBox):
             self.label_chosen.emit(self.combo.currentIndex())
 
     def _blend_moved(self, _index: int, _value: float) -> None:
-        self.blend_moved.emit(self._blend_label())
+        label = self._blend_label()
+        with QSignalBlocker(self.combo):        # the class named is the one with the most weight
+            self.combo.setCurrentIndex(int(np.argmax(label)))
+        self.blend_moved.emit(label)
 
     def _blend_label(self) -> list[float]:
         weights = np.array([row.value() for row in self.blend_sliders], dtype=np.float64)

@@ -43,8 +43,10 @@ class DimensionsTab(QWidget):
             rows.append(row)
         self.list.set_rows(rows)
         if info.latent_dim > MAX_SLIDERS:
-            self.note.setText(f"Showing the first {MAX_SLIDERS} of {info.latent_dim} dimensions; "
-                              f"the Directions tab moves through all of them.")
+            rest = ("; the Directions tab moves through all of them." if info.directions_method is not None
+                    else "; this latent is a whole noise image: the Diffusion view shows what becomes of it."
+                    if info.can("sampler") else ".")
+            self.note.setText(f"Showing the first {MAX_SLIDERS} of {info.latent_dim} dimensions{rest}")
         else:
             self.note.setText(f"{info.latent_dim} dimensions, each ±{SIGMAS:g}σ of the prior.")
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpi
 from explorer.context import EMPTY_HINT, AppContext
 from explorer.jobs.latent import Frame, decode_job
 from explorer.model_info import ModelInfo
+from explorer.settings import setting
 from explorer.views.actions import panel_action
 from explorer.views.image_view import ImageView
 from explorer.views.latent_class_controls import ClassControls
@@ -31,13 +32,14 @@ from explorer.views.latent_dimensions import DimensionsTab
 from explorer.views.latent_directions import DirectionsTab
 from explorer.views.latent_widgets import PredictionBars, ValueSlider
 from explorer.views.neighbour_grid import NeighbourGridView
+from explorer.views.plain_text import plain_label
 from explorer.views.point_history import PointHistory, PointState
 from explorer.views.point_transfer import PointTransfer
 from explorer.worker import Result
-from explorer.settings import setting
 from models.directions import Directions
 
 FRAME_CHANNEL = "latent"
+NO_SEED = -1            # the seed box's value for a point that did not come from a seed
 
 
 class LatentPanel(QWidget):
@@ -87,12 +89,19 @@ class LatentPanel(QWidget):
         canvas_layout = QVBoxLayout(canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
         canvas_layout.addWidget(views, 1)
+        self.model_note = plain_label(QLabel())
+        self.model_note.setWordWrap(True)
+        self.model_note.setStyleSheet("color: palette(mid);")
+        self.model_note.setVisible(False)
+        canvas_layout.addWidget(self.model_note)
         canvas_layout.addWidget(self.prediction)
 
         # Point: seed, randomize, reset
         self.seed_box = QSpinBox()
-        self.seed_box.setRange(0, 2**31 - 1)
-        self.seed_box.setToolTip("The prior sample this point started from; Enter jumps to it")
+        self.seed_box.setRange(NO_SEED, 2**31 - 1)
+        self.seed_box.setSpecialValueText("—")        # a point from a bookmark or pasted: no seed
+        self.seed_box.setToolTip("The prior sample this point started from; Enter jumps to it "
+                                 "(— for a point that did not come from a seed)")
         self.seed_box.setKeyboardTracking(False)
         self.randomize_button = QPushButton("Randomize")
         self.randomize_button.setToolTip("A new random point from the prior (R)")
@@ -239,6 +248,12 @@ class LatentPanel(QWidget):
             else:
                 self.mode_tabs.setCurrentIndex(0)
         self.transfer.set_model(info.name)
+        if self.seed_box.value() == NO_SEED:
+            with QSignalBlocker(self.seed_box):
+                self.seed_box.setValue(0)
+        note = model_note(info)
+        self.model_note.setText(note)
+        self.model_note.setVisible(bool(note))
         self.prediction.clear("" if self._classifier() else "No classifier for this model")
         self._request_seed(self.seed_box.value())
         self._update_undo_actions()
@@ -279,6 +294,8 @@ class LatentPanel(QWidget):
             self._push_undo()
         self._z = z.copy()
         self._anchor = None
+        with QSignalBlocker(self.seed_box):       # the point came from elsewhere: no seed names it
+            self.seed_box.setValue(NO_SEED)
         if label is not None and self.info.can("conditional"):
             self._label = self.class_controls.apply_label(label)
         if psi is not None:
@@ -365,11 +382,14 @@ class LatentPanel(QWidget):
         """Back to the seed's point (the prior sample the seed box names)."""
         if self.info is None:
             return
+        if self.seed_box.value() == NO_SEED:
+            self.context.status.emit("This point did not come from a seed: there is no seed's point to go back to")
+            return
         self._push_undo()
         self._request_seed(self.seed_box.value())
 
     def _seed_entered(self, seed: int) -> None:
-        if self.info is not None:
+        if self.info is not None and seed != NO_SEED:
             self._push_undo()
             self._request_seed(seed)
 
@@ -485,6 +505,17 @@ class LatentPanel(QWidget):
     def _update_undo_actions(self) -> None:
         self.undo_action.setEnabled(self.history.can_undo)
         self.redo_action.setEnabled(self.history.can_redo)
+
+
+def model_note(info: ModelInfo) -> str:
+    """A line on what the image of this model is, where it is not a sample of a generator."""
+    if not info.can("prior"):
+        return (f"{info.name} is a {info.kind_title}, not a generator: the image is its decoder's "
+                f"reconstruction of this code, and random codes are not samples of the data.")
+    if info.can("sampler"):
+        return (f"{info.name} makes its image step by step from this starting noise; shown here is a "
+                f"deterministic 20-step DDIM run. The Diffusion view shows every step.")
+    return ""
 
 
 def _copy_label(label: int | list[float] | None) -> int | list[float] | None:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from explorer.context import AppContext
+from tests.conftest import CLASS_NAMES
 from models.images import to_uint8
 from explorer.jobs.latent import Frame, labels_tensor
 from models.devices import torch_threads
@@ -298,3 +299,47 @@ def test_in_directions_mode_the_grid_follows_the_last_two_directions_moved(qtbot
     top = panel.latent + 1.0 * d.std[0] * d.directions[0]       # row 0: t = +extent along PC1
     assert close(mosaic[2 * 29: 2 * 29 + 28, 4 * 29: 4 * 29 + 28], direct_decode(tiny_models["gan-mlp"], right))
     assert close(mosaic[0:28, 2 * 29: 2 * 29 + 28], direct_decode(tiny_models["gan-mlp"], top))
+
+
+def test_notes_say_what_the_image_of_a_model_is_and_never_point_to_a_disabled_tab(qtbot, tiny_models):
+    ctx = AppContext(device="cpu", bundled={n: tiny_models[n] for n in ("vae", "classifier", "ddpm")})
+    p = LatentPanel(ctx)
+    qtbot.addWidget(p)
+    p.show()
+    try:
+        open_model(qtbot, ctx, p, "vae")
+        assert p.model_note.isHidden()
+        open_model(qtbot, ctx, p, "classifier")
+        assert not p.model_note.isHidden() and "not a generator" in p.model_note.text()
+        open_model(qtbot, ctx, p, "ddpm")
+        assert not p.mode_tabs.isTabEnabled(1)
+        assert "Directions tab" not in p.dimensions_tab.note.text()
+        assert "Diffusion view" in p.dimensions_tab.note.text() and "step by step" in p.model_note.text()
+    finally:
+        ctx.shutdown()
+
+
+def test_with_blending_the_class_named_is_the_one_with_the_most_weight(qtbot, context, panel):
+    open_model(qtbot, context, panel, "cvae")
+    controls = panel.class_controls
+    controls.combo.setCurrentIndex(8)
+    controls.blend_check.setChecked(True)
+    controls.blend_sliders[8].slider.setValue(10)       # weight 0.1 left on class 8 ...
+    controls.blend_sliders[9].slider.setValue(100)      # ... and all of it on class 9
+    assert controls.combo.currentIndex() == 9 and controls.combo.currentText() == CLASS_NAMES[9]
+
+
+def test_a_point_from_a_bookmark_has_no_seed_and_reset_says_so(qtbot, context, panel):
+    open_model(qtbot, context, panel, "vae")
+    panel.seed_box.setValue(7)
+    settle(qtbot, panel)
+    messages = []
+    context.status.connect(messages.append)
+    panel.set_point(np.full(4, 0.5, np.float32))
+    settle(qtbot, panel)
+    assert panel.seed_box.text() == "—"
+    panel.reset()
+    assert np.allclose(panel.latent, 0.5) and "did not come from a seed" in messages[-1]
+    panel.undo()
+    settle(qtbot, panel)
+    assert panel.seed_box.value() == 7
