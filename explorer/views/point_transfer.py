@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
-from explorer.bookmarks import Bookmark, point_from_text, point_to_text
+from explorer.bookmarks import Bookmark, BookmarksFull, point_from_text, point_to_text
 from explorer.context import AppContext
 from explorer.views.bookmarks_panel import BookmarksPanel
 from explorer.views.point_history import PointState
@@ -53,7 +53,7 @@ class PointTransfer(QGroupBox):
                             label=state.label, psi=state.psi)
         try:
             self.context.bookmarks.add(bookmark)
-        except OSError as e:
+        except (OSError, BookmarksFull) as e:
             self.context.status.emit(f"Could not save the bookmark: {e}")
             return None
         self.context.status.emit(f"Bookmarked “{name}”")

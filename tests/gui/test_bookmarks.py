@@ -207,3 +207,13 @@ def test_copy_then_randomize_then_paste_through_the_point_menu_comes_back(qtbot,
     panel.paste_action.trigger()          # what Point > Paste point and Ctrl+Shift+V do
     settle(qtbot, panel)
     assert np.allclose(panel.latent, latent)
+
+
+def test_a_full_bookmarks_file_is_a_message_not_a_crash(qtbot, panel, monkeypatch):
+    import explorer.bookmarks as bookmarks
+
+    monkeypatch.setattr(bookmarks, "MAX_BOOKMARKS", len(panel.context.bookmarks.for_model("cvae")))
+    messages = []
+    panel.context.status.connect(messages.append)
+    assert panel.transfer.save_bookmark("one too many") is None
+    assert "Could not save the bookmark" in messages[-1]
