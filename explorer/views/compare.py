@@ -90,7 +90,7 @@ class ComparePanel(QWidget):
         main.addWidget(lower)
         main.setStretchFactor(0, 4)
         main.setStretchFactor(1, 1)
-        main.setSizes([640, 200])
+        main.setSizes([10_000, 1])        # the lower pane at its smallest until there are figures
         main.setChildrenCollapsible(False)
         self.main_splitter = main
         for splitter, key in ((main, "compare/main_splitter"), (columns, "compare/column_splitter")):
@@ -110,6 +110,7 @@ class ComparePanel(QWidget):
         self.link_bar.cancel_requested.connect(self.cancel)
         self.metrics.measure_requested.connect(self.measure)
         self.metrics.metrics_shown.connect(self.metrics_shown)
+        self.metrics.metrics_shown.connect(lambda _report: self._make_room_for_the_table())
         for side, column in self.columns.items():
             column.seed_changed.connect(lambda seed, c=column: self._column_seed_changed(c, seed))
             column.model_changed.connect(self._models_changed)
@@ -248,6 +249,16 @@ class ComparePanel(QWidget):
     def measure(self) -> None:
         """Measures both columns' models (the metrics table)."""
         self.metrics.measure(self.columns["left"].info, self.columns["right"].info, self.classifier())
+
+    def _make_room_for_the_table(self) -> None:
+        """A measured table gets the height its rows need (up to two thirds of the view): the maps
+        above give up what they must."""
+        sizes = self.main_splitter.sizes()
+        total = sum(sizes)
+        wanted = self.metrics.sizeHint().height() - self.metrics.table.sizeHint().height() + self.metrics.table_height()
+        lower = min(max(sizes[1], wanted), total * 2 // 3)
+        if lower != sizes[1]:
+            self.main_splitter.setSizes([total - lower, lower])
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -79,7 +79,8 @@ class MetricsBox(QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip("Hover a row for what it measures")
-        self.table.setMinimumHeight(90)
+        self.table.setMinimumHeight(56)      # a header and a row in a small window
+        self.table.hide()                    # until there are figures: an empty table takes room
         self.note = QLabel("Press Measure to compare the two latent spaces.")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: palette(mid);")
@@ -103,6 +104,12 @@ class MetricsBox(QGroupBox):
     @property
     def busy(self) -> bool:
         return self.channel.busy
+
+    def table_height(self) -> int:
+        """The height the table needs to show every row without scrolling."""
+        table = self.table
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+        return rows + table.horizontalHeader().height() + 2 * table.frameWidth() + 4
 
     def cancel(self) -> None:
         self.channel.cancel()
@@ -150,6 +157,7 @@ class MetricsBox(QGroupBox):
     def show_report(self, report: dict[str, Any], elapsed_s: float | None = None) -> None:
         """Fills the table from a `models.evaluation.compare` report."""
         self.report = report
+        self.table.show()
         rows = list(report.get("rows", []))
         titles = dict(report.get("titles", {}))
         explanations = dict(report.get("explanations", {}))

@@ -223,7 +223,7 @@ class InterpolationPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if self._dirty and self.info is not None:
-            self._rebuild_timer.start()
+            self.build_path()        # at once: the delay is for coalescing edits, not for showing
 
     def build_path(self) -> int:
         """Submits the path to the worker now; returns the request id (0 if the path is incomplete)."""

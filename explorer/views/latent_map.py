@@ -136,6 +136,10 @@ class LatentMapView(_MessageLine, QWidget):
     cell_hovered = Signal(int, int)     # row, column (row 0 at the top); (-1, -1) when the mouse leaves
     cell_clicked = Signal(int, int)
 
+    # Narrower than this, the map keeps all the room and the hovered cell's preview is left out
+    # (a click still shows the cell as the column's image).
+    PREVIEW_MIN_WIDTH = 420
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.plot = _plot_widget()
@@ -161,7 +165,8 @@ class LatentMapView(_MessageLine, QWidget):
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label = _message_label()
 
-        side = QVBoxLayout()
+        self.side = QWidget()
+        side = QVBoxLayout(self.side)
         side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.preview)
         side.addWidget(self.preview_label)
@@ -169,7 +174,7 @@ class LatentMapView(_MessageLine, QWidget):
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.plot, 1)
-        body.addLayout(side)
+        body.addWidget(self.side)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.message_label)
@@ -191,6 +196,10 @@ class LatentMapView(_MessageLine, QWidget):
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
 
     # -- filling in -------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.side.setVisible(self.width() >= self.PREVIEW_MIN_WIDTH)
+
     def begin(self, k: int, cell_shape: tuple[int, int, int], lo: float, hi: float,
               axis_names: tuple[str, str], anchors: Sequence[tuple[str, float, float]] = (),
               class_names: Sequence[str] = ()) -> None:

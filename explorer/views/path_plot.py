@@ -67,7 +67,7 @@ class PathPlot(pg.GraphicsLayoutWidget):
         self._texts: list[tuple[pg.PlotItem, pg.TextItem]] = []
         self.frames = 0
         self.scene().sigMouseClicked.connect(self._clicked)
-        self.setMinimumHeight(200)
+        self.setMinimumHeight(140)
 
     def clear_analysis(self, frames: int) -> None:
         self.frames = frames

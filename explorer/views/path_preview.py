@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSignalBlocker, Signal
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QVBoxLayout, QWidget
 
 from explorer.jobs.interpolation import PathAnalysis, PathSettings
 from explorer.views.frame_player import FramePlayer
@@ -26,7 +26,7 @@ class PathPreview(QWidget):
         self._frames: list[np.ndarray | None] = []
         self._current = 0
         self._analysis: PathAnalysis | None = None
-        self.view = ImageView(minimum=200)
+        self.view = ImageView(minimum=160)
         self.player = FramePlayer(fps=12.0, ends="loop", buttons=False, what="frame")
         self.player.play_button.setToolTip("Play or pause the preview (Space)")
         self.player.slider.setToolTip("Frame shown (Left / Right step, Home / End jump to the ends, Space plays)")
@@ -39,11 +39,14 @@ class PathPreview(QWidget):
                                 "of a second per frame)")
         self.pingpong_check = QCheckBox("Ping-pong")
         self.pingpong_check.setToolTip("Play forward then backward (preview and GIF)")
-        bar = row(self.player, 1, self.fps_box, 0, self.pingpong_check, 0)
+        # the player on a row of its own: its slider keeps its length in a small window
+        speed = row(QLabel("Speed"), self.fps_box, self.pingpong_check)
+        speed.layout().addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
-        layout.addWidget(bar)
+        layout.addWidget(self.player)
+        layout.addWidget(speed)
 
         self.player.position_chosen.connect(self.show_frame)
         self.fps_box.valueChanged.connect(self.player.set_fps)

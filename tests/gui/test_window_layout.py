@@ -71,3 +71,22 @@ def test_one_click_in_the_model_library_opens_the_model(qtbot, window):
     with qtbot.waitSignal(window.context.model_opened, timeout=10000) as blocker:
         qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
     assert blocker.args[0].name == "gan-mlp"
+
+
+def test_every_view_fits_a_1024_by_640_window(qtbot, window):
+    from PySide6.QtWidgets import QSlider, QWidget
+
+    window.resize(1024, 640)
+    for name in window.view_names():
+        window.show_view(name)
+        qtbot.wait(100)
+        page = window._pages[name]
+        assert not page.horizontalScrollBar().isVisible(), f"{name} scrolls sideways"
+        assert not page.verticalScrollBar().isVisible(), f"{name} scrolls up and down"
+        for widget in window.view(name).findChildren(QWidget):
+            if widget.isVisible():
+                assert widget.width() >= widget.minimumWidth() and widget.height() >= widget.minimumHeight(), \
+                    f"{name}: {type(widget).__name__} is squeezed below its minimum size"
+        for slider in window.view(name).findChildren(QSlider):
+            if slider.isVisible() and slider.orientation().name == "Horizontal":
+                assert slider.width() >= 150, f"{name}: a slider is a stub ({slider.width()} px)"
