@@ -48,6 +48,7 @@ class LatentIsImage:
     """A generator whose image is its latent, and a judge reading it: the model interface, nothing more."""
 
     name = "latent world"
+    device = torch.device("cpu")
     conditional = None
     sampler = None
     encoder = None

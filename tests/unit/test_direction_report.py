@@ -81,6 +81,7 @@ class SigmoidJudge:
 
 class LatentIsImage:
     name = "latent world"
+    device = torch.device("cpu")
     conditional = None
     prior = object()
     latent_shape = (3,)
