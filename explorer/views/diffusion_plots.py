@@ -18,16 +18,17 @@ COLORS = {"beta": "#f9ab00", "alpha_bar": "#8ab4f8", "snr": "#81c995", "std": "#
 MARKER = "#e8eaed"
 
 
-def _plot(parent: QWidget | None, title: str, x_label: str) -> pg.PlotWidget:
+def _plot(parent: QWidget | None, x_label: str, keys: dict[str, str]) -> pg.PlotWidget:
+    """A plot whose title names its curves in their colours (`keys`: name -> colour): a legend
+    inside a small plot would cover the curves."""
     plot = pg.PlotWidget(parent, background=BACKGROUND)
-    plot.setTitle(title, size="9pt")
+    named = "&nbsp;&nbsp;".join(f"<span style='color:{colour}'>■ {name}</span>" for name, colour in keys.items())
+    plot.setTitle(named, size="9pt")
     plot.setLabel("bottom", x_label)
     # No grid: the axes draw it across the whole plot, so every move of the step marker would
     # repaint both axes (tick labels included) — the costliest part of a live refresh.
     plot.setMenuEnabled(False)
     plot.setMinimumHeight(150)
-    # a translucent backing keeps the legend readable where a curve runs under it
-    plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(30, 31, 34, 210))
     return plot
 
 
@@ -44,19 +45,21 @@ class SchedulePlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot = _plot(self, "Noise schedule", "timestep t")
+        self.plot = _plot(self, "timestep t",
+                          {"β_t": COLORS["beta"], "ᾱ_t": COLORS["alpha_bar"], "SNR": COLORS["snr"]})
         self.plot.setLogMode(x=False, y=True)
         self.plot.getPlotItem().setLabel("left", "value (log scale)")
         self.curves = {
-            "beta": self.plot.plot(pen=pg.mkPen(COLORS["beta"], width=2), name="β_t"),
-            "alpha_bar": self.plot.plot(pen=pg.mkPen(COLORS["alpha_bar"], width=2), name="ᾱ_t"),
-            "snr": self.plot.plot(pen=pg.mkPen(COLORS["snr"], width=2), name="SNR = ᾱ/(1−ᾱ)"),
+            "beta": self.plot.plot(pen=pg.mkPen(COLORS["beta"], width=2)),
+            "alpha_bar": self.plot.plot(pen=pg.mkPen(COLORS["alpha_bar"], width=2)),
+            "snr": self.plot.plot(pen=pg.mkPen(COLORS["snr"], width=2)),
         }
         for curve in self.curves.values():
             # the schedule never changes during a run: moving the marker over it blits a cache
             curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.marker = _add_marker(self.plot)
-        self.setToolTip("The forward process: how much signal (ᾱ_t) and noise each timestep keeps; "
+        self.setToolTip("The noise schedule (the forward process): how much signal (ᾱ_t) and noise each "
+                        "timestep keeps, with β_t and the signal-to-noise ratio SNR = ᾱ/(1−ᾱ); "
                         "the dashed line is the timestep shown")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,15 +95,15 @@ class StepStatsPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot = _plot(self, "Per-step statistics", "step")
+        self.plot = _plot(self, "step",
+                          {"std of x_t": COLORS["std"], "x0 change": COLORS["change"]})
         self.curves = {
-            "std": self.plot.plot(pen=pg.mkPen(COLORS["std"], width=2), name="std of x_t"),
-            "change": self.plot.plot(pen=pg.mkPen(COLORS["change"], width=2), name="change of x0 (RMS)",
-                                     connect="finite"),
+            "std": self.plot.plot(pen=pg.mkPen(COLORS["std"], width=2)),
+            "change": self.plot.plot(pen=pg.mkPen(COLORS["change"], width=2), connect="finite"),
         }
         self.marker = _add_marker(self.plot)
-        self.setToolTip("How the sample's spread shrinks toward the data's, and how much the "
-                        "prediction of the clean image still moves at each step")
+        self.setToolTip("Per-step statistics: how the sample's spread shrinks toward the data's, and how "
+                        "much (RMS) the prediction of the clean image still moves at each step")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
