@@ -7,18 +7,26 @@ from pathlib import Path
 
 from explorer.commands import fail, print_json
 from explorer.commands.arguments import real, whole
+from explorer.commands.progress import progress
 
 
 def run(args: argparse.Namespace) -> int:
     models = Path(args.models) if args.models else None
     if models is not None and not models.is_dir():
         return fail(f"--models {models} is not a folder")
-    from explorer.bench import BenchOptions, machine, print_report, run_sections
+    from explorer.bench import SECTIONS, BenchOptions, machine, print_report, run_sections
 
     options = BenchOptions(device=args.bench_device, steps=args.steps, rate_hz=args.rate, events=args.events,
                            models=models)
     host = machine()
-    report = run_sections(options, args.only)
+    chosen = [spec for spec in SECTIONS if not args.only or any(word in spec for word in args.only)]
+    report = []
+    with progress("bench", len(chosen), unit="sections") as show:
+        for done, spec in enumerate(chosen):
+            show(done, what=f"bench: {spec.partition(':')[2]}")
+            # a section's full name picks that section alone (no name contains another)
+            report += run_sections(options, [spec])
+        show(len(chosen), what="bench")
     if args.json:
         print_json({"machine": host, "sections": report})
     else:

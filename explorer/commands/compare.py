@@ -10,7 +10,8 @@ from typing import Any
 from explorer.commands import CommandError, print_json
 from explorer.commands.arguments import whole
 from explorer.commands.measuring import (MAX_SAMPLES, ROW_FORMATS, add_common_arguments, explanation_lines, failure,
-                                         number, open_classifier, open_generator, pick_device, progress_printer)
+                                         number, open_classifier, open_generator, pick_device)
+from explorer.commands.progress import progress
 
 # the same default as models.evaluation.DEFAULT_COMPARE_SAMPLES; repeated so `--help` needs no torch
 DEFAULT_SAMPLES = 500
@@ -68,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
         classifier = open_classifier(args.classifier, device)
         needed = has_posterior(a) or has_posterior(b)
         data = load_posterior_data(args.data, tuple(classifier.image_shape), needed)
-        result = compare(a, b, classifier, args.samples, args.seed, data=data, ddim_steps=args.ddim_steps,
-                         paths=args.paths, batch_size=args.batch_size,
-                         progress=progress_printer(f"comparing {a.name} and {b.name}"))
+        # one unit is an image rendered (a sample advanced by one sampler step) or encoded
+        with progress(f"comparing {a.name} and {b.name}", unit="units") as show:
+            result = compare(a, b, classifier, args.samples, args.seed, data=data, ddim_steps=args.ddim_steps,
+                             paths=args.paths, batch_size=args.batch_size, progress=show)
         result["device"] = device
     except (CommandError, ValueError, RuntimeError) as e:
         return failure(e)

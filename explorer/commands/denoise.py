@@ -7,22 +7,14 @@ stderr; the GIF is written under a temporary name and renamed when complete.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from explorer.commands import CommandError, fail
 from explorer.commands.arguments import MAX_GUIDANCE, MAX_STEPS, class_index, real, seed, whole
+from explorer.commands.progress import progress
 
 DEFAULT_MAX_FRAMES = 50
-
-
-def _progress(done: int, total: int) -> None:
-    tty = sys.stderr.isatty()
-    if tty:
-        print(f"\r\033[Kstep {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-    elif done == total or done % max(1, total // 10) == 0:
-        print(f"step {done}/{total}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,18 +53,18 @@ def run(args: argparse.Namespace) -> int:
         frames, positions, total = [], [], 0
         wanted: set[int] = set()
         scale = None
-        for frame in run_frames(model, settings):
-            if not total:
-                total = frame.total
-                every = args.every or max(1, -(-total // DEFAULT_MAX_FRAMES))
-                wanted = set(frame_positions(total, every))
-                scale = gif_scale(frame.images, args.show)
-            if frame.position in wanted:
-                caption = step_caption(frame.position, frame.total, frame.t)
-                frames.append(compose_gif_frame(frame.images, args.show, caption, scale))
-                positions.append(frame.position)
-            if not args.quiet:
-                _progress(frame.position + 1, frame.total)
+        with progress(f"denoising with {model.name}", unit="steps", disable=args.quiet) as show:
+            for frame in run_frames(model, settings):
+                if not total:
+                    total = frame.total
+                    every = args.every or max(1, -(-total // DEFAULT_MAX_FRAMES))
+                    wanted = set(frame_positions(total, every))
+                    scale = gif_scale(frame.images, args.show)
+                if frame.position in wanted:
+                    caption = step_caption(frame.position, frame.total, frame.t)
+                    frames.append(compose_gif_frame(frame.images, args.show, caption, scale))
+                    positions.append(frame.position)
+                show(frame.position + 1, frame.total)
         elapsed = time.perf_counter() - began
         write_gif(out, np.stack(frames), fps=args.fps, overwrite=True)
     except (CheckpointError, CommandError, DataError, DiffusionError, ExportError) as e:

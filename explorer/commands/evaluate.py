@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from explorer.commands import CommandError, print_json
 from explorer.commands.arguments import MAX_GUIDANCE, check_real
 from explorer.commands.measuring import (add_common_arguments, explanation_lines, failure, number,
-                                         open_classifier, open_generator, pick_device, progress_printer)
+                                         open_classifier, open_generator, pick_device)
+from explorer.commands.progress import progress
 
 if TYPE_CHECKING:
     from models.generative import GenerativeModel
@@ -201,14 +202,17 @@ def run(args: argparse.Namespace) -> int:
         data = args.data if args.data is not None else judge_data(classifier)
         test, train = load_test_and_train(data, tuple(classifier.image_shape))
         if model.classifier is not None:   # a classifier measures itself: its test accuracy
-            report = evaluate_classifier(model, test, progress=progress_printer(f"evaluating {model.name}"))
+            with progress(f"evaluating {model.name}", unit="images") as show:
+                report = evaluate_classifier(model, test, progress=show)
             if target is not None:
                 write_metrics(target, report)
             print_json(report) if args.json else print(format_classifier_report(report))
             return 0
-        report = evaluate(model, classifier, test, args.samples, args.seed, train=train,
-                          ddim_steps=args.ddim_steps, guidance_scales=scales, batch_size=args.batch_size,
-                          progress=progress_printer(f"evaluating {model.name}"))
+        # one unit is an image classified, or a sample advanced by one sampler step
+        with progress(f"evaluating {model.name}", unit="units") as show:
+            report = evaluate(model, classifier, test, args.samples, args.seed, train=train,
+                              ddim_steps=args.ddim_steps, guidance_scales=scales, batch_size=args.batch_size,
+                              progress=show)
         report["device"] = device
         if target is not None:
             write_metrics(target, report)

@@ -11,6 +11,7 @@ from typing import Any
 
 from explorer.commands import CommandError, fail
 from explorer.commands.arguments import class_index, real, seed_or_name, whole
+from explorer.commands.progress import progress
 
 MIN_FRAMES, MAX_FRAMES = 2, 512   # as explorer.jobs.interpolation; repeated so `--help` needs no torch
 
@@ -71,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
         if bookmarks.warning:
             print(f"latent-explorer: {bookmarks.warning}", file=sys.stderr)
         settings = build_settings(args, model, bookmarks)
-        printer = _progress_printer()
-        result = export_path(settings, out, "gif", overwrite=args.force, model_fn=lambda: model,
-                             on_progress=lambda p: printer(p.done, p.total, None, p.message))
+        with progress("exporting", unit="frames") as show:
+            result = export_path(settings, out, "gif", overwrite=args.force, model_fn=lambda: model,
+                                 on_progress=lambda p: show(p.done, p.total, p.message or None))
         if args.filmstrip:
             export_path(settings, args.filmstrip, "png", overwrite=args.force, model_fn=lambda: model)
     except (CommandError, CheckpointError, DataError, ExportError, ValueError) as e:
@@ -83,17 +84,6 @@ def run(args: argparse.Namespace) -> int:
           f"{settings.fps:g} fps ({'slerp' if settings.slerp else 'lerp'}, "
           f"{time.perf_counter() - start:.2f} s)" + (f"; filmstrip {args.filmstrip}" if args.filmstrip else ""))
     return 0
-
-
-def _progress_printer():
-    tty = sys.stderr.isatty()
-
-    def report(done: int, total: int, partial: Any = None, message: str = "") -> None:
-        if tty:
-            print(f"\r\033[K{message or 'working'} {done}/{total}", end="" if done < total else "\n",
-                  file=sys.stderr, flush=True)
-
-    return report
 
 
 def register(sub: argparse._SubParsersAction) -> None:

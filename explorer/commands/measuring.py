@@ -1,12 +1,10 @@
 """What the measuring commands, `latent-explorer evaluate` and `latent-explorer compare`, share:
-their common options, opening the generator and the classifier, the progress line on stderr,
-number formatting, and turning a failed measurement into a message and an exit code.
+their common options, opening the generator and the classifier, number formatting, and turning
+a failed measurement into a message and an exit code.
 """
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from explorer.commands import CommandError, fail
@@ -71,22 +69,6 @@ def open_classifier(path: str | None, device: str) -> GenerativeModel:
         raise CommandError(f"{path} is a {model.kind.title}, not a classifier; pass a classifier checkpoint "
                            f"with --classifier")
     return model
-
-
-def progress_printer(what: str) -> Callable[[int, int], None]:
-    """Redraws one status line on a terminal; silent when stderr is a file or a pipe."""
-    if not sys.stderr.isatty():
-        return lambda done, total: None
-    shown = [-1]
-
-    def show(done: int, total: int) -> None:
-        percent = int(100 * done / total) if total else 100
-        if percent != shown[0]:
-            shown[0] = percent
-            end = "\n" if done >= total else ""
-            print(f"\r\033[K{what}: {percent}%", end=end, file=sys.stderr, flush=True)
-
-    return show
 
 
 def number(value: Any, kind: str = "g") -> str:

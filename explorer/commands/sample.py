@@ -1,7 +1,7 @@
 """`latent-explorer sample MODEL OUT.png`: a grid of samples from the prior, headless.
 
 Conditional models get one row per class unless --class picks one; a DDPM is sampled with
-deterministic DDIM.
+deterministic DDIM, its steps shown on stderr.
 """
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ import argparse
 
 from explorer.commands import CommandError, fail
 from explorer.commands.arguments import MAX_GUIDANCE, MAX_STEPS, class_index, real, seed, whole
+from explorer.commands.progress import ProgressLine, progress
 
 MAX_COUNT = 4096      # samples in one grid
 MAX_COLUMNS = 64
 
 
 def sample_grid(model, count: int, seed: int, class_index: int | None, columns: int, ddim_steps: int,
-                guidance: float | None):
-    """(n, H, W, C) uint8 samples; conditional models cycle through the classes row by row."""
+                guidance: float | None, show: ProgressLine | None = None):
+    """(n, H, W, C) uint8 samples; conditional models cycle through the classes row by row.
+    `show(done, total)` follows an iterative model's steps."""
     import torch
 
+    from models.generative import to_unit
     from models.images import to_uint8
 
     z = model.sample_latent(count, seed)
@@ -28,9 +31,14 @@ def sample_grid(model, count: int, seed: int, class_index: int | None, columns: 
             labels = (torch.arange(count) // columns) % model.conditional.num_classes
         else:
             labels = torch.full((count,), class_index, dtype=torch.long)
-    if model.sampler is not None:
-        return to_uint8(model.sampler.sample(z, labels, guidance, num_steps=ddim_steps, seed=seed))
-    return to_uint8(model.decode(z, labels))
+    if model.sampler is None:
+        return to_uint8(model.decode(z, labels))
+    total = len(model.sampler.make("ddim", ddim_steps).timesteps)
+    last = None
+    for done, last in enumerate(model.sampler.steps(z, labels, guidance, "ddim", ddim_steps, 0.0, seed), 1):
+        if show is not None:
+            show(done, total)
+    return to_uint8(to_unit(last.x_t.float()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if count > MAX_COUNT:
         return fail(f"a grid of {count} samples is more than the {MAX_COUNT} one picture holds; "
                     f"pass --count or fewer --columns")
-    images = sample_grid(model, count, args.seed, index, args.columns, args.ddim_steps, args.guidance)
+    with progress(f"sampling {model.name}", unit="steps", disable=model.sampler is None) as show:
+        images = sample_grid(model, count, args.seed, index, args.columns, args.ddim_steps, args.guidance, show)
     try:
         rows = None
         if model.conditional is not None and index is None:       # row r shows class r

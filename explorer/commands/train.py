@@ -3,35 +3,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from explorer.commands import fail
 from explorer.commands.arguments import MAX_BATCH_SIZE, real, seed, whole
+from explorer.commands.progress import ProgressLine, progress
 from models.limits import MAX_IMAGE_SIDE
 
 MAX_EPOCHS = 100_000
 MAX_LATENT_DIM = 4096
 
-def duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
-    return f"{seconds // 60}:{seconds % 60:02d}"
+if TYPE_CHECKING:
+    from models.train import Progress
 
 
-def progress_printer(prefix: str = ""):
-    """A progress callback that redraws one line on a terminal and prints lines otherwise."""
-    tty = sys.stderr.isatty()
+def training_progress(show: ProgressLine) -> Callable[[Progress], None]:
+    """The trainer's reports as one count of steps over all epochs, with the epoch and losses."""
 
-    def show(p) -> None:
-        losses = "  ".join(f"{k} {v:.4f}" for k, v in p.losses.items())
-        line = (f"{prefix}epoch {p.epoch}/{p.epochs}  step {p.step}/{p.steps}  {losses}  "
-                f"elapsed {duration(p.elapsed_s)}  left {duration(p.remaining_s)}")
-        end = "\n" if (not tty or p.step == p.steps) else ""
-        print(("\r\033[K" if tty else "") + line, end=end, file=sys.stderr, flush=True)
+    def report(p: Progress) -> None:
+        show((p.epoch - 1) * p.steps + p.step, p.epochs * p.steps, epoch=f"{p.epoch}/{p.epochs}",
+             **{k: f"{v:.4f}" for k, v in p.losses.items()})
 
-    return show
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     except DataError as e:
         return fail(str(e))
     try:
-        meta = train(options, data, args.out, progress=progress_printer())
+        with progress(f"training {args.kind}", unit="steps") as show:
+            meta = train(options, data, args.out, progress=training_progress(show))
     except (ValueError, TypeError, RuntimeError) as e:
         return fail(str(e))
     curve = meta["training"]["loss_curve"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from explorer.commands import fail
 from explorer.commands.arguments import whole
-from explorer.commands.train import MAX_EPOCHS, duration, progress_printer
+from explorer.commands.progress import duration, progress
+from explorer.commands.train import MAX_EPOCHS, training_progress
 from resources import CHECKPOINTS
 
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         if args.epochs:
             options.epochs = args.epochs
         print(f"== {name}: {options.kind}, {options.epochs} epochs", file=sys.stderr, flush=True)
-        meta = train(options, data, out_dir / f"{name}.safetensors", progress=progress_printer(f"{name}  "))
+        with progress(name, unit="steps") as show:
+            meta = train(options, data, out_dir / f"{name}.safetensors", progress=training_progress(show))
         print(f"wrote {out_dir / (name + '.safetensors')} in {duration(meta['training']['time_s'])}", flush=True)
     return 0
 

@@ -78,7 +78,7 @@ def test_ddpm_sampler_runs_every_timestep(short_ddpm, out, capsys):
     assert main(["denoise", "--model", str(short_ddpm), "--sampler", "ddpm", "--every", "5", "--batch", "3",
                  "--show", "all", str(target)]) == 0
     captured = capsys.readouterr()
-    assert "step 12/12" in captured.err                 # progress on stderr
+    assert "12/12 steps" in captured.err                # progress on stderr
     frames = frames_of(target)
     assert len(frames) == 4                             # steps 1, 6, 11, 12 of 12
     layout = GridLayout.for_batch(3, (1, 8, 8))
