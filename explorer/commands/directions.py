@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from explorer.commands import CommandError, print_json
 from explorer.commands.arguments import MAX_BATCH_SIZE, class_index, real, seed, whole
-from explorer.commands.measuring import failure, open_classifier, open_generator, pick_device, progress_printer
+from explorer.commands.measuring import failure, open_classifier, open_generator, pick_device
+from explorer.commands.progress import progress
 
 if TYPE_CHECKING:
     from models.direction_report import DirectionReport
@@ -45,18 +46,12 @@ def _run(args: argparse.Namespace) -> int:
     from models.direction_files import DirectionsFileError, load_directions, model_identity, save_directions
     from models.direction_report import report_directions
     from models.directions import DirectionSpec, directions_of
-    from models.steps import run_to_end
 
     device = pick_device(args.device)
     model = open_generator(args.model, device)
     label = class_index(args.class_, model.conditional)
     needs_judge = args.method in ("boundaries", "attributes") or not args.no_report
     judge = open_classifier(args.classifier, device) if needs_judge else None
-    show = progress_printer(f"directions of {model.name}")
-
-    def on_progress(p: Any) -> None:
-        show(p.done, p.total)
-
     if (args.towards or args.away or args.keep) and args.method not in ("boundaries", "attributes"):
         raise CommandError("--towards, --from and --keep choose classes for --method boundaries or attributes")
     if args.keep and args.method != "boundaries":
@@ -72,8 +67,8 @@ def _run(args: argparse.Namespace) -> int:
                              away=_judge_class(args.away, judge, "--from"),
                              keep=tuple(_judge_class(c, judge, "--keep") for c in args.keep or ()))
         data, problem = _test_split(model, args)
-        directions = run_to_end(directions_of(model, spec, judge=judge, labels=label, seed=args.seed, data=data,
-                                              data_problem=problem), on_progress)
+        directions = _run_steps(directions_of(model, spec, judge=judge, labels=label, seed=args.seed, data=data,
+                                              data_problem=problem), f"directions of {model.name}")
     if args.save:
         try:
             save_directions(args.save, directions, model)
@@ -82,8 +77,9 @@ def _run(args: argparse.Namespace) -> int:
     report = None
     if not args.no_report:
         references, problem = _references(model, args)
-        report = run_to_end(report_directions(model, judge, directions, references, problem, labels=label,
-                                              starts=args.starts, reach=args.reach, seed=args.seed), on_progress)
+        report = _run_steps(report_directions(model, judge, directions, references, problem, labels=label,
+                                              starts=args.starts, reach=args.reach, seed=args.seed),
+                            f"measuring the directions of {model.name}")
         report = report.sorted_by(args.sort) if args.sort else report
     if args.json:
         print_json({"model": model_identity(model), "drawn_as": _drawn_as(model, label),
@@ -94,6 +90,23 @@ def _run(args: argparse.Namespace) -> int:
     if args.save:
         print(f"latent-explorer: directions saved to {args.save}", file=sys.stderr)
     return 0
+
+
+def _run_steps(steps: Any, what: str) -> Any:
+    """The result of a step iterator, its progress shown as a share that only rises (its parts
+    count their own steps: drawing samples, then fitting, say)."""
+    from models.steps import run_to_end
+
+    with progress(what, total=100, unit="%") as show:
+        shown = [0]
+
+        def on_progress(p: Any) -> None:
+            shown[0] = max(shown[0], int(100 * p.done / p.total) if p.total else 0)
+            show(shown[0])
+
+        result = run_to_end(steps, on_progress)
+        show(100)
+        return result
 
 
 def _judge_class(text: str | None, judge: Any, option: str) -> int | None:
