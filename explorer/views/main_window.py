@@ -364,9 +364,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(progress.total, 1))
         self.progress.setValue(progress.done)
         self.progress.setFormat("%p%")
-        if progress.message and progress.message != self.progress.toolTip():
-            self.progress.setToolTip(progress.message)
-            self.statusBar().showMessage(f"{progress.message}…", 4000)
+        # what runs is said by its view (next to what it changes); here only how far it is
+        self.progress.setToolTip(progress.message)
 
     def _on_progress_ended(self, request_id: int) -> None:
         self._progress_ids.discard(request_id)
