@@ -97,6 +97,13 @@ class DCGANConfig:
     g_channels: int = 64
     d_channels: int = 64
     num_classes: int = 0  # > 0 -> conditional GAN (embedding fed to G with z, and to D as an extra input channel)
+    # how D's convolutions are normalised: "batch" (Radford et al.) or "spectral" (Miyato et al.
+    # 2018: no BatchNorm, each weight divided by its largest singular value), which keeps D from
+    # winning outright on a small dataset. G is the same either way.
+    d_norm: str = "batch"
+
+
+D_NORMS = ("batch", "spectral")
 
 
 def dcgan_sizes(image_shape: tuple[int, int, int]) -> list[int]:
@@ -191,18 +198,25 @@ class DCGANDiscriminator(nn.Module):
         c, h, w = self.image_shape
         sizes = dcgan_sizes(self.image_shape)[::-1]  # image side down to 4
         self.label_embed = LabelEmbedding(config.num_classes, h * w) if config.num_classes > 0 else None
+        if config.d_norm not in D_NORMS:
+            raise ValueError(f"d_norm must be one of {', '.join(D_NORMS)}, not {config.d_norm!r}")
+        spectral = config.d_norm == "spectral"
         n_down = len(sizes) - 1
         channels = [c + int(config.num_classes > 0)] + [config.d_channels * 2**i for i in range(n_down)]
         layers: list[nn.Module] = []
         for i in range(n_down):
             k, p = _up_kernel(sizes[i + 1], sizes[i])
-            layers.append(nn.Conv2d(channels[i], channels[i + 1], k, 2, p, bias=i == 0))
-            if i > 0:
+            layers.append(nn.Conv2d(channels[i], channels[i + 1], k, 2, p, bias=i == 0 or spectral))
+            if i > 0 and not spectral:
                 layers.append(nn.BatchNorm2d(channels[i + 1]))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
         layers.append(nn.Conv2d(channels[-1], 1, 4, 1, 0))  # 4x4 -> 1x1
         self.net = nn.Sequential(*layers)
         _dcgan_init(self)
+        if spectral:   # after the initialisation: the parametrisation wraps the initialised weights
+            for m in self.net:
+                if isinstance(m, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """x (n, C, H, W) in [-1, 1] -> (n,) logits."""
