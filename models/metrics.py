@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from torch import Tensor
 from models.data import ImageDataset
 from models.generative import GenerativeModel, to_unit
 from models.latent import lerp, slerp
+from models.precision import batch_precision
 from models.steps import Progress, Steps
 
 Generate = Callable[[Tensor, "Tensor | None"], Tensor]      # (z, labels) -> images (n, C, H, W)
@@ -432,25 +433,36 @@ def sampler_description(model: GenerativeModel, ddim_steps: int, guidance: float
 
 
 def image_renderer(model: GenerativeModel, work: WorkCount, *, ddim_steps: int = 50,
-                   guidance: float | None = None) -> Render:
+                   guidance: float | None = None, float32: bool = False) -> Render:
     """``render(z, labels)`` -> images in [0, 1] on the model's device, counting
     len(z) * render_cost units on `work`. An iterative model samples with deterministic DDIM
-    (eta 0) and yields after every step; guidance None is the model's default."""
+    (eta 0) and yields after every step; guidance None is the model's default. A batch is
+    computed in models.precision's `batch_precision` (bfloat16 for large batches on a CPU that
+    has it) unless `float32`."""
     if ddim_steps < 1:
         raise ValueError(f"DDIM steps must be at least 1, got {ddim_steps}")
 
+    def precision(z: Tensor):
+        return nullcontext() if float32 else batch_precision(model.device, len(z))
+
     def render(z: Tensor, labels: Tensor | None = None) -> Steps[Tensor]:
         if model.sampler is None:
-            images = model.decode(z, labels)
+            with precision(z):
+                images = model.decode(z, labels)
             yield work.advance(len(z))
-            return images
+            return images.float()
         last = None
         # closed explicitly when this render is: the sampler's run must end with it, not later
         with closing(model.sampler.steps(z, labels, guidance=guidance, sampler="ddim", num_steps=ddim_steps,
                                          eta=0.0)) as run:
-            for last in run:
+            while True:
+                with precision(z):      # around one step, never across a yield
+                    step = next(run, None)
+                if step is None:
+                    break
+                last = step
                 yield work.advance(len(z))
-        return to_unit(last.x_t)
+        return to_unit(last.x_t.float())
 
     return render
 
@@ -577,7 +589,7 @@ def path_length_steps(model: GenerativeModel, judge: GenerativeModel, n: int, se
     labels = _path_labels(model, n, generator)
     classify = classifier_outputs(judge)
     values = yield from path_length_sample_steps(
-        image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance),
+        image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance, float32=True),
         lambda images: classify(images)[0], z1, z2, ts, labels,
         eps=eps, spherical=spherical, batch_size=batch_size)
     return {"mean": filtered_mean(values), "median": float(np.median(values)), "pairs": n}
@@ -595,7 +607,7 @@ def class_change_steps(model: GenerativeModel, judge: GenerativeModel, paths: in
     z1, z2, generator = _endpoints(model, paths, seed)
     labels = _path_labels(model, paths, generator)
     changes, lengths = yield from class_change_sample_steps(
-        image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance),
+        image_renderer(model, work, ddim_steps=ddim_steps, guidance=guidance, float32=True),
         classifier_outputs(judge), z1, z2, labels,
         points=points, spherical=spherical, batch_size=batch_size)
     return {"per_length": changes_per_length(changes, lengths), "per_path": float(changes.mean()),

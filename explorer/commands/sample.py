@@ -1,7 +1,9 @@
 """`latent-explorer sample MODEL OUT.png`: a grid of samples from the prior, headless.
 
 Conditional models get one row per class unless --class picks one; a DDPM is sampled with
-deterministic DDIM, its steps shown on stderr.
+deterministic DDIM, its steps shown on stderr, in bfloat16 where models/precision.py says so (a
+decoder's one pass takes milliseconds: it stays float32, so the grid shows exactly the images
+the window draws).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ def sample_grid(model, count: int, seed: int, class_index: int | None, columns: 
 
     from models.generative import to_unit
     from models.images import to_uint8
+    from models.precision import batch_precision
 
     z = model.sample_latent(count, seed)
     labels = None
@@ -35,9 +38,10 @@ def sample_grid(model, count: int, seed: int, class_index: int | None, columns: 
         return to_uint8(model.decode(z, labels))
     total = len(model.sampler.make("ddim", ddim_steps).timesteps)
     last = None
-    for done, last in enumerate(model.sampler.steps(z, labels, guidance, "ddim", ddim_steps, 0.0, seed), 1):
-        if show is not None:
-            show(done, total)
+    with batch_precision(model.device, count):
+        for done, last in enumerate(model.sampler.steps(z, labels, guidance, "ddim", ddim_steps, 0.0, seed), 1):
+            if show is not None:
+                show(done, total)
     return to_uint8(to_unit(last.x_t.float()))
 
 
