@@ -30,6 +30,7 @@ SECTIONS: list[str] = [
     "explorer.bench.together:drag_during_ddpm",
     "explorer.bench.directions:ganspace_cgan",
     "explorer.bench.directions:direction_methods",
+    "explorer.bench.throughput:throughput",
 ]
 
 
