@@ -14,6 +14,7 @@ present or None:
 - `conditional`: the model draws a class, given as an index or as class weights (a blend)
 - `truncation`: `decode(psi=...)` pulls latents toward the prior's mean
 - `early_layer`: activations of the first layer, what GANSpace takes its PCA of
+- `latent_weights`: the weight matrices of the layers that read the latent, what SeFa factorises
 - `discriminator`: a realness score in [0, 1]
 - `sampler`: an iterative model (a DDPM) that makes an image in many steps
 - `classifier`: class probabilities and features of images (the bundled judge)
@@ -33,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from models.diffusion import DDIMSampler, DDPMSampler, NoiseSchedule, ScheduleConfig, Step, sample_steps
+from models.layer_weights import latent_weight_matrices
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.gan import DCGANConfig, DCGANGenerator, MLPGANConfig, MLPGenerator
 from models.nets.unet import UNet, UNetConfig
@@ -127,6 +129,18 @@ class EarlyLayer:
     @torch.inference_mode()
     def features(self, z: Tensor, labels: Labels = None) -> Tensor:
         return self._features(z, labels)
+
+
+class LatentWeights:
+    """The weight matrices (features, latent_dim) of the layers that read the latent, coarse to
+    fine: what SeFa (models/sefa.py) factorises."""
+
+    def __init__(self, matrices: Callable[[], list[Tensor]]):
+        self._matrices = matrices
+
+    @torch.inference_mode()
+    def matrices(self) -> list[Tensor]:
+        return self._matrices()
 
 
 class Classifier:
@@ -245,6 +259,7 @@ class GenerativeModel:
         self.conditional: Conditioning | None = None
         self.truncation: Truncation | None = None
         self.early_layer: EarlyLayer | None = None
+        self.latent_weights: LatentWeights | None = None
         self.discriminator: Any = None
         self.sampler: DiffusionSampling | None = None
         self.classifier: Classifier | None = None
@@ -330,8 +345,8 @@ def capability_names(model: GenerativeModel) -> frozenset[str]:
     return frozenset(name for name in CAPABILITIES if getattr(model, name) is not None)
 
 
-CAPABILITIES = ("prior", "encoder", "conditional", "truncation", "early_layer", "discriminator", "sampler",
-                "classifier", "pyramid", "translator", "upscaler")
+CAPABILITIES = ("prior", "encoder", "conditional", "truncation", "early_layer", "latent_weights", "discriminator",
+                "sampler", "classifier", "pyramid", "translator", "upscaler")
 
 
 class VAEModel(GenerativeModel):
@@ -341,6 +356,7 @@ class VAEModel(GenerativeModel):
     def __init__(self, net: VAE, metadata: dict[str, Any]):
         super().__init__(net, metadata)
         self.encoder = Encoder(self._posterior, gives_posterior=True)
+        self.latent_weights = LatentWeights(lambda: latent_weight_matrices(self.net, self.latent_dim))
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -355,7 +371,7 @@ class VAEModel(GenerativeModel):
 
     @classmethod
     def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
-        return super().capabilities_of(config) | {"encoder"}
+        return super().capabilities_of(config) | {"encoder", "latent_weights"}
 
 
 class GANModel(GenerativeModel):
@@ -365,6 +381,7 @@ class GANModel(GenerativeModel):
         super().__init__(net, metadata)
         self.truncation = Truncation()
         self.early_layer = EarlyLayer(self._early_features)
+        self.latent_weights = LatentWeights(lambda: latent_weight_matrices(self.net, self.latent_dim))
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -379,7 +396,7 @@ class GANModel(GenerativeModel):
 
     @classmethod
     def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
-        return super().capabilities_of(config) | {"truncation", "early_layer"}
+        return super().capabilities_of(config) | {"truncation", "early_layer", "latent_weights"}
 
 
 class DDPMModel(GenerativeModel):
@@ -417,6 +434,7 @@ class ClassifierModel(GenerativeModel):
         self.prior = None
         self.conditional = None          # it reads classes, it does not draw them
         self.encoder = Encoder(self._code, gives_posterior=False)
+        self.latent_weights = LatentWeights(lambda: latent_weight_matrices(self.net, self.latent_dim))
         self.classifier = Classifier(net, tuple(self.class_names), lambda: self.device)
 
     @property
@@ -431,7 +449,7 @@ class ClassifierModel(GenerativeModel):
 
     @classmethod
     def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
-        return frozenset({"encoder", "classifier"})
+        return frozenset({"encoder", "latent_weights", "classifier"})
 
 
 class ScriptedGenerator(GenerativeModel):

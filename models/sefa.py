@@ -23,7 +23,6 @@ from torch import Tensor
 from models.directions import SEFA, Directions
 from models.generative import GenerativeModel
 from models.latent import _fix_signs
-from models.layer_weights import latent_weight_matrices
 
 
 def sefa_basis(matrices: Sequence[Tensor], k: int,
@@ -75,9 +74,9 @@ def layer_count(model: GenerativeModel) -> int:
 
 
 def _weight_matrices(model: GenerativeModel) -> list[Tensor]:
-    weights = getattr(model, "latent_weights", None)   # the model's capability, once it has one
-    if weights is not None:
-        return list(weights.matrices())
-    if model.sampler is not None:
-        raise ValueError("its latent is the starting noise of a many-step sampler, not the input of one layer")
-    return latent_weight_matrices(model.net, model.latent_dim)
+    if model.latent_weights is None:
+        why = ("its latent is the starting noise of a many-step sampler, not the input of one layer"
+               if model.sampler is not None else "it exposes no weights that read the latent (a TorchScript "
+               "program's layers are code, not weights that can be read)")
+        raise ValueError(why)
+    return list(model.latent_weights.matrices())

@@ -24,13 +24,11 @@ if TYPE_CHECKING:
     from explorer.job_context import JobContext
     from models.data import ImageDataset
     from models.generative import GenerativeModel
+    from models.references import ReferenceSet
     from models.steps import Steps
 
 MIN_FRAMES = 2
 MAX_FRAMES = 512
-REFERENCE_SIZE = 2000                  # training images the frames are compared with
-CALIBRATION_SIZE = 400                 # other training images that set the "typical distance" line
-CALIBRATION_QUANTILE = 0.95
 DECODE_CHUNK = 16
 FILMSTRIP_COLUMNS = 16                 # a long path's filmstrip wraps into rows of this many frames
 
@@ -174,20 +172,6 @@ def float32_values(values: Any) -> tuple[float, ...]:
 
 # -- resolving endpoints (worker) --------------------------------------------------------------
 
-def _fit_images(images: Tensor, shape: Sequence[int]) -> Tensor:
-    """Images (n, C, H, W) in [0, 1] brought to shape (C', H', W'): channels averaged or repeated,
-    then resized with antialiasing."""
-    import torch.nn.functional as F
-
-    c, h, w = (int(s) for s in shape)
-    if images.shape[1] != c:
-        gray = images.mean(dim=1, keepdim=True)
-        images = gray if c == 1 else gray.expand(-1, c, -1, -1)
-    if tuple(images.shape[2:]) != (h, w):
-        images = F.interpolate(images, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
-    return images.clamp(0, 1)
-
-
 def read_picture(path: str | Path, shape: Sequence[int]) -> Tensor:
     """One picture file as a (1, C, H, W) tensor in [0, 1] of the model's image shape."""
     import torch
@@ -200,10 +184,11 @@ def read_picture(path: str | Path, shape: Sequence[int]) -> Tensor:
 def dataset_item(index: int, test_split: ImageDataset, shape: Sequence[int]) -> tuple[Tensor, int]:
     """Item `index` of the test split, fitted to `shape`, with its class."""
     from models.data import DataError
+    from models.references import fit_images
 
     if not 0 <= index < len(test_split):
         raise DataError(f"test item {index} does not exist: the test split has items 0 to {len(test_split) - 1}")
-    return _fit_images(test_split.tensor([index]), shape), int(test_split.labels[index])
+    return fit_images(test_split.tensor([index]), shape), int(test_split.labels[index])
 
 
 def resolve_endpoint(model: GenerativeModel, endpoint: Endpoint, test_split: ImageDataset | None = None) -> Endpoint:
@@ -370,50 +355,12 @@ class PathAnalysis:
 
 def classify_frames(judge: GenerativeModel, images: Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class, its probability) per image, by a model with the classifier capability."""
-    x = _fit_images(images, judge.image_shape)
+    from models.references import fit_images
+
+    x = fit_images(images, judge.image_shape)
     probs = judge.classifier.predict(x).float().cpu()
     confidence, classes = probs.max(dim=1)
     return classes.numpy().astype(np.int64), confidence.numpy().astype(np.float64)
-
-
-@dataclass(frozen=True)
-class ReferenceSet:
-    images: Any                  # (N, D) float tensor: training images, flattened
-    typical: float               # the nearest-reference distance real images stay below
-
-
-def reference_set(shape: Sequence[int], data_dir: str | None = None) -> ReferenceSet:
-    """A fixed subsample of the training split fitted to `shape`, flattened, and the
-    CALIBRATION_QUANTILE of the nearest-reference distance of other, real training images: the
-    distance beyond which a frame looks unlike the training data."""
-    import torch
-
-    from models.data import load_dataset
-
-    data = load_dataset(data_dir, split="train")
-    n_ref = min(REFERENCE_SIZE, max(1, len(data) - CALIBRATION_SIZE))
-    order = np.random.default_rng(0).permutation(len(data))
-    refs = _fit_images(data.tensor(order[:n_ref]), shape).reshape(n_ref, -1)
-    held = order[n_ref:n_ref + CALIBRATION_SIZE]
-    if len(held):
-        calib = _rms_nearest(_fit_images(data.tensor(held), shape).reshape(len(held), -1), refs)
-        typical = float(torch.quantile(calib, CALIBRATION_QUANTILE))
-    else:
-        typical = float("nan")
-    return ReferenceSet(refs, typical)
-
-
-def _rms_nearest(x: Tensor, refs: Tensor) -> Tensor:
-    import torch
-
-    d = torch.cdist(x.double(), refs.double()).min(dim=1).values
-    return (d / math.sqrt(x.shape[1])).float()
-
-
-def nearest_distances(images: Tensor, refs: Tensor) -> np.ndarray:
-    """Root-mean-square pixel distance from each image to its nearest reference image."""
-    x = images.float().reshape(len(images), -1)
-    return _rms_nearest(x, refs).numpy().astype(np.float64)
 
 
 def jump_frames(distances: np.ndarray, typical: float | None) -> tuple[int, ...]:
@@ -439,6 +386,7 @@ def analyse_path(images: Tensor, judge: GenerativeModel | None, data_dir: str | 
     """Classifier predictions and nearest-training-image distances for decoded frames. `references`
     is the reference set (or why there is none); None reads it from `data_dir`."""
     from models.data import DataError
+    from models.references import nearest_distances, reference_set
 
     notes = [judge_note] if judge_note else []
     classes = confidence = None
@@ -486,6 +434,7 @@ def _open_judge(ctx: JobContext, source: str | None) -> tuple[GenerativeModel | 
 def _references(ctx: JobContext, shape: Sequence[int], data_dir: str | None) -> ReferenceSet | str:
     """The reference set, cached on the worker, or why there is none."""
     from models.data import DataError
+    from models.references import reference_set
 
     def compute() -> ReferenceSet | str:
         try:
