@@ -14,7 +14,7 @@ from explorer.model_info import ModelInfo
 if TYPE_CHECKING:
 
     from explorer.job_context import JobContext
-    from models.directions import Directions
+    from models.directions import Directions, DirectionSpec
     from models.generative import GenerativeModel
     from models.steps import Steps
 
@@ -34,30 +34,50 @@ def judges(judge: GenerativeModel | None, model: GenerativeModel) -> bool:
             and tuple(judge.image_shape) == tuple(model.image_shape))
 
 
-def cached_directions(ctx: JobContext, source: str, label: Any = None, seed: int = 0,
-                      data: str | None = None) -> Steps[Directions]:
-    """`models.directions.principal_directions_of` the model `source`, cached on the worker per
-    model file, class and seed, so every view gets the same directions of the same model."""
-
+def cached_directions(ctx: JobContext, source: str, label: Any = None, seed: int = 0, data: str | None = None,
+                      spec: DirectionSpec | None = None, classifier: str | None = None) -> Steps[Directions]:
+    """`models.directions.directions_of` the model `source` (the principal directions unless `spec`
+    says otherwise), cached on the worker per model file, method, class and seed, so every view
+    gets the same directions of the same model. The supervised methods label images with the
+    model `classifier`."""
     from models.data import DataError
-    from models.directions import principal_directions_of
+    from models.directions import DirectionSpec, directions_of
 
+    spec = spec or DirectionSpec()
     model = ctx.model(source)
     if model.conditional is None:
         label = None
     label_key = label if label is None or isinstance(label, int) else tuple(float(w) for w in np.asarray(label))
-    key = ("directions", ctx.model_key(source), label_key, int(seed), data)
+    judge = ctx.model(classifier) if classifier and spec.method != DirectionSpec().method else None
+    key = ("directions", ctx.model_key(source), spec, label_key, int(seed), data,
+           ctx.model_key(classifier) if judge is not None else None)
 
     def compute() -> Steps[Directions]:
         test, problem = None, ""
-        if model.early_layer is None and model.encoder is not None:
+        if model.encoder is not None and (model.early_layer is None or spec.method != DirectionSpec().method):
             try:
                 test = ctx.dataset("test", tuple(model.image_shape), data)
             except DataError as e:
                 problem = str(e)
-        return (yield from principal_directions_of(model, _labels(label), seed, test, problem))
+        return (yield from directions_of(model, spec, judge=judge, labels=_labels(label), seed=seed, data=test,
+                                         data_problem=problem))
 
     return (yield from ctx.cached(key, compute))
+
+
+def cached_references(ctx: JobContext, shape: Any, data_dir: str | None = None) -> Any:
+    """The training images an image is compared with (models.references.reference_set), cached
+    on the worker, or why there are none (a string)."""
+    from models.data import DataError
+    from models.references import reference_set
+
+    def compute() -> Any:
+        try:
+            return reference_set(shape, data_dir)
+        except DataError as e:
+            return str(e)
+
+    return ctx.cached_value(("references", data_dir, tuple(int(s) for s in shape)), compute)
 
 
 def _labels(label: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from explorer.jobs.common import cached_references
 from models.images import to_uint8
 
 if TYPE_CHECKING:
@@ -431,20 +432,6 @@ def _open_judge(ctx: JobContext, source: str | None) -> tuple[GenerativeModel | 
     return model, ""
 
 
-def _references(ctx: JobContext, shape: Sequence[int], data_dir: str | None) -> ReferenceSet | str:
-    """The reference set, cached on the worker, or why there is none."""
-    from models.data import DataError
-    from models.references import reference_set
-
-    def compute() -> ReferenceSet | str:
-        try:
-            return reference_set(shape, data_dir)
-        except DataError as e:
-            return str(e)
-
-    return ctx.cached_value(("references", data_dir, tuple(int(s) for s in shape)), compute)
-
-
 def _test_split(ctx: JobContext, model: GenerativeModel, settings: PathSettings,
                 data_dir: str | None) -> ImageDataset | None:
     return ctx.dataset("test", tuple(model.image_shape), data_dir) if needs_test_split(settings) else None
@@ -463,7 +450,7 @@ def interpolation_job(settings: PathSettings, classifier: str | None = None, ana
         if analyse:
             yield Progress(settings.frames, settings.frames, "analysing frames")
             judge, note = _open_judge(ctx, classifier)
-            references = _references(ctx, tuple(images.shape[1:]), data_dir)
+            references = cached_references(ctx, tuple(images.shape[1:]), data_dir)
             analysis = analyse_path(images, judge, data_dir, note, references)
         return PathResult(resolved, frames, analysis)
 

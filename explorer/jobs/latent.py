@@ -1,5 +1,5 @@
-"""Jobs of the latent panel: decode one point (with the classifier's opinion), a grid of its
-neighbours, and principal directions of the latent space.
+"""Jobs of the latent panel: decode one point (with the classifier's opinion) and a grid of its
+neighbours (the Directions tab's jobs are in explorer/jobs/directions.py).
 
 The UI sends latents as flat float32 NumPy vectors and labels as None, a class index or a list of
 class weights; everything comes back as uint8 pixels and NumPy arrays.
@@ -13,14 +13,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from explorer.jobs.common import cached_directions, judges
+from explorer.jobs.common import judges
 from models.images import tile, to_uint8
 from explorer.job_context import JobContext
 from models.devices import torch_threads
-from models.directions import Directions
 from models.generative import GenerativeModel
 from models.latent import plane_grid
-from models.steps import Steps
 
 Label = int | Sequence[float] | np.ndarray | None
 
@@ -99,16 +97,5 @@ def neighbours_job(source: str, latent: np.ndarray, u: np.ndarray, v: np.ndarray
         images = model.decode(grid.reshape(k * k, *model.latent_shape), labels_tensor(label, k * k), psi=psi)
         pixels = to_uint8(images)
         return NeighbourGrid(tile(pixels, k, gap=1), k, (pixels.shape[1], pixels.shape[2]), 1)
-
-    return job
-
-
-def directions_job(source: str, label: Label = None, seed: int = 0,
-                   data: str | None = None) -> Callable[[JobContext], Steps[Directions]]:
-    """The model's principal directions (models/directions.py), cached on the worker per model
-    file, class and seed: a long job, so the frames of a drag are served while it runs."""
-
-    def job(ctx: JobContext) -> Steps[Directions]:
-        return cached_directions(ctx, source, label, seed, data)
 
     return job

@@ -11,7 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from explorer.context import AppContext
-from explorer.jobs.latent import directions_job
+from explorer.jobs.directions import directions_job
 from explorer.model_info import ModelInfo
 from explorer.views.latent_widgets import SliderList, ValueSlider, scrolled
 from explorer.worker import JobProgress, Result
