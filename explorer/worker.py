@@ -364,9 +364,10 @@ def _is_cuda_oom(e: Exception, device: str) -> bool:
 
 
 def _is_user_error(e: Exception) -> bool:
-    """Errors whose message is written for users (no need to prefix the exception class)."""
+    """Errors whose message is written for users (no need to prefix the exception class). Our code
+    raises ValueError "saying why" when a choice does not apply (a method, a class, a file)."""
     from models.checkpoint import CheckpointError
     from models.data import DataError
     from models.generative import ModelOutputError
 
-    return isinstance(e, (CheckpointError, DataError, ModelOutputError))
+    return isinstance(e, (CheckpointError, DataError, ModelOutputError, ValueError))

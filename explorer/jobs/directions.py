@@ -81,11 +81,12 @@ def walk_job(source: str, start: np.ndarray, direction: np.ndarray, sigma: float
         amounts = np.linspace(-WALK_REACH, WALK_REACH, WALK_FRAMES, dtype=np.float32)
         points = torch.from_numpy(start[None] + (amounts * sigma)[:, None] * direction[None])
         frames = []
-        for i, batch in enumerate(points.split(8)):
+        batches = points.split(8)
+        for i, batch in enumerate(batches):
             images = model.decode(batch.reshape(len(batch), *model.latent_shape), labels_tensor(label, len(batch)),
                                   psi=psi)
             frames.append(to_uint8(images))
-            yield Progress(i + 1, WALK_FRAMES // 8 + 1, "walking")
+            yield Progress(i + 1, len(batches), "walking")
         path = write_gif(out, np.concatenate(frames), fps=fps, scale=scale, pingpong=True, overwrite=True)
         return WalkResult(str(path), WALK_FRAMES)
 
@@ -98,3 +99,27 @@ def _labels(label: Any) -> Any:
     if label is None or isinstance(label, int):
         return label
     return torch.as_tensor([float(w) for w in label], dtype=torch.float32)
+
+
+def save_job(source: str, directions: Directions, out: str) -> Callable[[JobContext], str]:
+    """Writes `directions` of the model `source` as our JSON file (models/direction_files.py)."""
+
+    def job(ctx: JobContext) -> str:
+        from models.direction_files import save_directions
+
+        save_directions(out, directions, ctx.model(source))
+        return out
+
+    return job
+
+
+def load_job(source: str, path: str) -> Callable[[JobContext], Directions]:
+    """Directions for the model `source` from our JSON file or a GANSpace `.npz` component file;
+    a file of another model, or a malformed one, fails with a message saying why."""
+
+    def job(ctx: JobContext) -> Directions:
+        from models.direction_files import load_directions
+
+        return load_directions(path, ctx.model(source))
+
+    return job

@@ -11,12 +11,14 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QLis
                                QVBoxLayout, QWidget)
 
 from explorer.bookmarks import MAX_BOOKMARKS, Bookmark, BookmarkStore
+from explorer.views.arithmetic_dialog import ArithmeticDialog
 from explorer.views.plain_text import plain_tooltip
 
 
 class BookmarksPanel(QWidget):
     activated = Signal(object)        # the Bookmark to go to
     save_requested = Signal(str)      # the name typed (never empty)
+    arithmetic_requested = Signal(object, object, object)   # bookmarks A, B, C: go to A - B + C
 
     def __init__(self, store: BookmarkStore, parent: QWidget | None = None):
         super().__init__(parent)
@@ -39,6 +41,8 @@ class BookmarksPanel(QWidget):
         self.delete_button.setToolTip("Remove the selected bookmark (Delete)")
         self.go_button = QPushButton("Go to")
         self.go_button.setToolTip("Go to the selected bookmark (Enter)")
+        self.arithmetic_button = QPushButton("A − B + C…")
+        self.arithmetic_button.setToolTip("Latent arithmetic on three bookmarks: C moved by what leads from B to A")
         self.problem_label = QLabel()
         self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
         self.problem_label.setWordWrap(True)
@@ -49,6 +53,7 @@ class BookmarksPanel(QWidget):
         top.addWidget(self.name_edit, 1)
         top.addWidget(self.save_button)
         bottom = QHBoxLayout()
+        bottom.addWidget(self.arithmetic_button)
         bottom.addStretch(1)
         bottom.addWidget(self.go_button)
         bottom.addWidget(self.delete_button)
@@ -64,6 +69,7 @@ class BookmarksPanel(QWidget):
         self.list.itemActivated.connect(self._activate)
         self.go_button.clicked.connect(lambda: self._activate(self.list.currentItem()))
         self.delete_button.clicked.connect(self.delete_selected)
+        self.arithmetic_button.clicked.connect(self.ask_arithmetic)
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         store.changed.connect(self.refresh)
         store.problem.connect(self.show_problem)
@@ -128,6 +134,18 @@ class BookmarksPanel(QWidget):
         self.name_edit.clear()
         self.save_requested.emit(name)
 
+    def ask_arithmetic(self) -> None:
+        """Asks which three bookmarks to combine, then emits them."""
+        bookmarks = self._shown()
+        if len(bookmarks) < 2:
+            return
+        dialog = ArithmeticDialog(bookmarks, self)
+        if dialog.exec():
+            self.arithmetic_requested.emit(*dialog.chosen())
+
+    def _shown(self) -> list[Bookmark]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
     def _activate(self, item: QListWidgetItem | None) -> None:
         if item is not None:
             self.activated.emit(item.data(Qt.ItemDataRole.UserRole))
@@ -136,6 +154,7 @@ class BookmarksPanel(QWidget):
         has = self.list.currentItem() is not None
         self.delete_button.setEnabled(has)
         self.go_button.setEnabled(has)
+        self.arithmetic_button.setEnabled(self.list.count() >= 2)
 
 
 def _describe(b: Bookmark) -> str:

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import functools
 import random
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from explorer.context import EMPTY_HINT, AppContext
+from explorer.jobs.directions import walk_job
 from explorer.jobs.latent import Frame, decode_job
 from explorer.model_info import ModelInfo
 from explorer.settings import setting
 from explorer.views.actions import panel_action
+from explorer.views.direction_report_table import DirectionReportTable
 from explorer.views.image_view import ImageView
 from explorer.views.latent_class_controls import ClassControls
 from explorer.views.latent_dimensions import DimensionsTab
@@ -39,6 +42,7 @@ from explorer.worker import Result
 from models.directions import Directions
 
 FRAME_CHANNEL = "latent"
+WALK_CHANNEL = "latent-walk"
 NO_SEED = -1            # the seed box's value for a point that did not come from a seed
 
 
@@ -63,10 +67,12 @@ class LatentPanel(QWidget):
         self.last_frame: Frame | None = None
         self.last_result: Result | None = None
         self.frames = context.channel(FRAME_CHANNEL, intermediate=True)
+        self.walks = context.channel(WALK_CHANNEL)
 
         self._build()
         self._build_actions()
         self.frames.result_ready.connect(self._on_frame)
+        self.walks.result_ready.connect(self._on_walk)
         context.model_opened.connect(self.set_model)
         if context.current is not None:
             self.set_model(context.current)
@@ -85,10 +91,17 @@ class LatentPanel(QWidget):
         views.setChildrenCollapsible(False)
         views.setStretchFactor(0, 3)
         views.setStretchFactor(1, 2)
+        self.report_table = DirectionReportTable()
+        canvas_split = QSplitter(Qt.Orientation.Vertical)
+        canvas_split.addWidget(views)
+        canvas_split.addWidget(self.report_table)
+        canvas_split.setChildrenCollapsible(False)
+        canvas_split.setStretchFactor(0, 3)
+        canvas_split.setStretchFactor(1, 2)
         canvas = QWidget()
         canvas_layout = QVBoxLayout(canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
-        canvas_layout.addWidget(views, 1)
+        canvas_layout.addWidget(canvas_split, 1)
         self.model_note = plain_label(QLabel())
         self.model_note.setWordWrap(True)
         self.model_note.setStyleSheet("color: palette(mid);")
@@ -125,7 +138,7 @@ class LatentPanel(QWidget):
         psi_layout.addWidget(self.psi_slider)
 
         self.dimensions_tab = DimensionsTab()
-        self.directions_tab = DirectionsTab(self.context)
+        self.directions_tab = DirectionsTab(self.context, label_of=self._drawn_label)
         self.mode_tabs = QTabWidget()
         self.mode_tabs.setDocumentMode(True)
         self.mode_tabs.addTab(self.dimensions_tab, "Dimensions")
@@ -169,9 +182,10 @@ class LatentPanel(QWidget):
         self.psi_slider.slider.sliderReleased.connect(self._drag_finished)
         self.dimensions_tab.moved.connect(self._dimension_moved)
         self.mode_tabs.currentChanged.connect(self._mode_changed)
-        self.directions_tab.compute_requested.connect(self.compute_directions)
         self.directions_tab.moved.connect(self._direction_moved)
         self.directions_tab.computed.connect(self._directions_computed)
+        self.directions_tab.report_shown.connect(self.report_table.show_report)
+        self.directions_tab.walk_requested.connect(self.walk)
         self.grid.wanted.connect(self._request_grid)
         for part in (self.class_controls, self.dimensions_tab, self.directions_tab):
             part.slider_pressed.connect(self._drag_started)
@@ -240,11 +254,13 @@ class LatentPanel(QWidget):
         self.psi_slider.set_value(1.0)
         self._psi = 1.0
         self.directions_tab.set_model(info)
-        can_directions = info.directions_method is not None
+        self.report_table.hide()
+        self.walks.reset()
+        can_directions = self.directions_tab.available()
         self.mode_tabs.setTabEnabled(1, can_directions)
         if self.mode_tabs.currentIndex() == 1:
             if can_directions:
-                self.compute_directions()
+                self.directions_tab.compute()
             else:
                 self.mode_tabs.setCurrentIndex(0)
         self.transfer.set_model(info.name)
@@ -460,16 +476,41 @@ class LatentPanel(QWidget):
         if index == 0:
             self._sync_sliders()
         elif self.info is not None and self.directions is None and not self.directions_tab.busy:
-            self.compute_directions()
+            self.directions_tab.compute()
 
-    def compute_directions(self) -> None:
-        if self.info is None:
-            return
-        label = self._label if self.info.can("conditional") else None
-        self.directions_tab.compute(self.info, label)
+    def _drawn_label(self) -> int | list[float] | None:
+        """The class the model draws now; None for an unconditional one."""
+        return self._label if self.info is not None and self.info.can("conditional") else None
 
     def _directions_computed(self, _directions: Directions) -> None:
         self._anchor = None       # the new sliders start at 0, from wherever the point is
+        self.report_table.hide()  # the report was of the previous directions
+
+    def walk(self, index: int, path: str | None = None) -> int:
+        """A GIF of the walk through the current point along direction `index` (asks for the file
+        when `path` is None); returns the request id, 0 when nothing was asked."""
+        directions = self.directions
+        if self.info is None or directions is None or not 0 <= index < len(directions):
+            return 0
+        if path is None:
+            folder = setting(self.context.settings, "latent/walk_dir", str(Path.home()))
+            name = f"{self.info.name}-{directions.names[index]}.gif".replace(" ", "-")
+            path, _ = QFileDialog.getSaveFileName(self, "Walk along a direction", str(Path(folder) / name),
+                                                  "GIF animation (*.gif)")
+            if not path:
+                return 0
+            self.context.settings.setValue("latent/walk_dir", str(Path(path).parent))
+        start = self._anchor if self._anchor is not None else self._z
+        self.context.status.emit(f"Walking along {directions.names[index]}…")
+        return self.walks.submit(walk_job(self.info.source, start, directions.directions[index],
+                                          float(directions.std[index]), str(path), self._label, self._psi),
+                                 label=f"walk along {directions.names[index]}")
+
+    def _on_walk(self, result: Result) -> None:
+        if result.ok:
+            self.context.status.emit(f"Wrote {result.value.path} ({result.value.frames} frames, there and back)")
+        elif not result.cancelled:
+            self.context.status.emit(f"The walk could not be written: {result.error}")
 
     # -- undo -------------------------------------------------------------------------------------
     def _push_undo(self) -> None:

@@ -16,6 +16,7 @@ from explorer.bookmarks import Bookmark, BookmarksFull, point_from_text, point_t
 from explorer.context import AppContext
 from explorer.views.bookmarks_panel import BookmarksPanel
 from explorer.views.point_history import PointState
+from models.class_directions import latent_arithmetic
 
 GoTo = Callable[[np.ndarray, int | list[float] | None, float | None], None]
 
@@ -33,6 +34,7 @@ class PointTransfer(QGroupBox):
         layout.addWidget(self.bookmarks)
         self.bookmarks.activated.connect(self.go_to_bookmark)
         self.bookmarks.save_requested.connect(self.save_bookmark)
+        self.bookmarks.arithmetic_requested.connect(self.go_to_arithmetic)
 
     def set_model(self, model_name: str | None) -> None:
         self.bookmarks.set_model(model_name)
@@ -66,6 +68,16 @@ class PointTransfer(QGroupBox):
             self.context.status.emit(f"Cannot go to “{bookmark.name}”: {e}")
             return
         self.context.status.emit(f"At bookmark “{bookmark.name}”")
+
+    def go_to_arithmetic(self, a: Bookmark, b: Bookmark, c: Bookmark) -> None:
+        """Goes to A - B + C, with C's class and truncation."""
+        try:
+            z = latent_arithmetic(np.asarray(a.latent), np.asarray(b.latent), np.asarray(c.latent))
+            self._go_to(z, c.label, c.psi)
+        except ValueError as e:
+            self.context.status.emit(f"Cannot go to “{a.name}” − “{b.name}” + “{c.name}”: {e}")
+            return
+        self.context.status.emit(f"At “{a.name}” − “{b.name}” + “{c.name}”")
 
     # -- copy and paste ---------------------------------------------------------------------------
     def point_text(self) -> str:

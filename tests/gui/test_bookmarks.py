@@ -217,3 +217,33 @@ def test_a_full_bookmarks_file_is_a_message_not_a_crash(qtbot, panel, monkeypatc
     panel.context.status.connect(messages.append)
     assert panel.transfer.save_bookmark("one too many") is None
     assert "Could not save the bookmark" in messages[-1]
+
+
+def test_arithmetic_on_three_bookmarks_goes_to_a_minus_b_plus_c_with_cs_class(qtbot, panel, monkeypatch):
+    from explorer.views.arithmetic_dialog import ArithmeticDialog
+
+    points = {}
+    for name, seed, label in (("a", 1, 2), ("b", 2, 3), ("c", 3, 7)):
+        panel.seed_box.setValue(seed)
+        panel.class_controls.combo.setCurrentIndex(label)
+        settle(qtbot, panel)
+        points[name] = panel.latent
+        panel.transfer.bookmarks.name_edit.setText(name)
+        panel.transfer.bookmarks.save_button.click()
+    box = panel.transfer.bookmarks
+    assert box.arithmetic_button.isEnabled()
+    dialog = ArithmeticDialog(box._shown())
+    assert [b.name for b in dialog.chosen()] == ["a", "b", "c"]     # the first three, in order
+    monkeypatch.setattr(ArithmeticDialog, "exec", lambda self: True)
+    box.arithmetic_button.click()
+    settle(qtbot, panel)
+    assert np.allclose(panel.latent, points["a"] - points["b"] + points["c"], atol=1e-6)
+    assert panel.label == 7
+
+
+def test_arithmetic_needs_two_bookmarks(qtbot, panel):
+    box = panel.transfer.bookmarks
+    assert not box.arithmetic_button.isEnabled()
+    box.name_edit.setText("only")
+    box.save_button.click()
+    assert not box.arithmetic_button.isEnabled()
