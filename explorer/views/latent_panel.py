@@ -144,7 +144,7 @@ class LatentPanel(QWidget):
         self.mode_tabs.addTab(self.dimensions_tab, "Dimensions")
         self.mode_tabs.addTab(self.directions_tab, "Directions")
         self.mode_tabs.setTabToolTip(0, "One slider per latent dimension (±3σ of the prior)")
-        self.mode_tabs.setTabToolTip(1, "Sliders along the principal directions, in standard deviations")
+        self.mode_tabs.setTabToolTip(1, "Sliders along directions a chosen method finds, each measured on request")
 
         self.transfer = PointTransfer(self.context, lambda: self.info.name if self.info else None,
                                       self.point, self.set_point)
