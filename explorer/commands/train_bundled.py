@@ -1,6 +1,6 @@
-"""`latent-explorer train-bundled`: retrain the bundled models from Fashion-MNIST with the
-recipes in models/recipes.py, into a new folder (replacing the shipped checkpoints takes
-`--replace-bundled`)."""
+"""`latent-explorer train-bundled`: retrain the bundled models with the recipes in
+models/recipes.py, from Fashion-MNIST or the dataset a recipe names (the colour emoji font), into a
+new folder (replacing the shipped checkpoints takes `--replace-bundled`)."""
 from __future__ import annotations
 
 import argparse
@@ -37,16 +37,21 @@ def run(args: argparse.Namespace) -> int:
                     f"replace them, or --out another folder")
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        data = load_dataset(args.data, split="train")
-    except DataError as e:
-        return fail(str(e))
+    datasets = {}
+    for source in dict.fromkeys(BUNDLED[n].data for n in names):   # each dataset read once
+        try:
+            # --data stands for Fashion-MNIST; a recipe that names its own data reads that
+            datasets[source] = load_dataset(args.data if source is None else source, split="train")
+        except DataError as e:
+            return fail(str(e))
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
+        data = datasets[BUNDLED[name].data]
         options = dataclasses.replace(BUNDLED[name], device=args.device)
         if args.epochs:
             options.epochs = args.epochs
-        print(f"== {name}: {options.kind}, {options.epochs} epochs", file=sys.stderr, flush=True)
+        print(f"== {name}: {options.kind}, {options.epochs} epochs on {len(data)} images of "
+              f"{'x'.join(map(str, data.image_shape))}", file=sys.stderr, flush=True)
         with progress(name, unit="steps") as show:
             meta = train(options, data, out_dir / f"{name}.safetensors", progress=training_progress(show))
         print(f"wrote {out_dir / (name + '.safetensors')} in {duration(meta['training']['time_s'])}", flush=True)
@@ -58,7 +63,8 @@ DEFAULT_OUT = "bundled-models"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-bundled", help="retrain the bundled models with their recorded recipes")
-    p.add_argument("--data", help="Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--data", help="Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist); "
+                                  "the emoji recipes read Debian's colour emoji font")
     p.add_argument("--out", help=f"output folder (default: ./{DEFAULT_OUT}); the shipped checkpoints stay as they are")
     p.add_argument("--replace-bundled", action="store_true",
                    help="write into the app's own checkpoint folder, replacing the shipped models")

@@ -160,3 +160,24 @@ def test_the_noto_font_gives_its_declared_count_of_64_pixel_colour_images():
     assert (spread.max(axis=(1, 2)) > 100).mean() > 0.8
     assert (train.images[:, :, 0, 0] == 255).all()          # on white
     assert len(np.unique(train.labels)) == len(COLOUR_GROUPS)
+
+
+def test_train_bundled_reads_each_recipe_its_own_data(tiny_font, idx_data, tmp_path, monkeypatch, capsys,
+                                                       one_torch_thread):
+    from explorer.cli import main
+    from models import recipes
+    from models.checkpoint import read_metadata
+    from models.train import TrainOptions
+
+    bundled = {"vae-2d": recipes.BUNDLED["vae-2d"],
+               "glyph-vae": TrainOptions(kind="vae", data=str(tiny_font), epochs=1, batch_size=2, latent_dim=2,
+                                         name="glyph-vae", arch={"base_channels": 4})}
+    monkeypatch.setattr(recipes, "BUNDLED", bundled)
+    out = tmp_path / "out"
+    assert main(["train-bundled", "--data", str(idx_data), "--only", "vae-2d", "glyph-vae", "--epochs", "1",
+                 "--out", str(out), "--device", "cpu"]) == 0
+    assert "glyph-vae: vae, 1 epochs on 2 images of 3x64x64" in capsys.readouterr().err
+    glyphs = read_metadata(out / "glyph-vae.safetensors")
+    assert glyphs["image_shape"] == [3, 64, 64] and glyphs["dataset"]["source"] == str(tiny_font)
+    assert glyphs["training"]["recipe"]["data"] == str(tiny_font)
+    assert read_metadata(out / "vae-2d.safetensors")["image_shape"] == [1, 28, 28]
