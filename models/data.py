@@ -59,6 +59,7 @@ class ImageDataset:
     labels: np.ndarray
     class_names: list[str] = field(default_factory=list)
     source: str = ""
+    name: str = ""       # what people call the data ("noto-color-emoji"); "" for the source's name
 
     def __post_init__(self) -> None:
         if self.images.dtype != np.uint8 or self.images.ndim != 4:
@@ -94,7 +95,7 @@ class ImageDataset:
     def subset(self, indices: Sequence[int] | np.ndarray | slice) -> ImageDataset:
         return ImageDataset(np.ascontiguousarray(self.images[indices]),
                             np.ascontiguousarray(self.labels[indices]),
-                            list(self.class_names), self.source)
+                            list(self.class_names), self.source, self.name)
 
 
 # -- IDX files ---------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def _conform(dataset: ImageDataset, image_shape: tuple[int, int, int]) -> ImageD
             im = im.resize((width, height), Image.Resampling.LANCZOS)
         array = np.asarray(im, dtype=np.uint8)
         out[i] = array[None] if channels == 1 else array.transpose(2, 0, 1)
-    return ImageDataset(out, dataset.labels.copy(), list(dataset.class_names), dataset.source)
+    return ImageDataset(out, dataset.labels.copy(), list(dataset.class_names), dataset.source, dataset.name)
 
 
 def load_dataset(data: str | Path | None = None, split: str = "train",

@@ -161,5 +161,6 @@ def load_emoji(font_path: str | Path | None = None, split: str = "train", size: 
         index += 1
     if not images:
         raise DataError(f"{font_file} has no colour glyphs to draw; {HOW_TO_GET_EMOJI}")
+    name = "noto-color-emoji" if font_file == DEFAULT_EMOJI_FONT else font_file.stem
     return ImageDataset(np.stack(images), np.asarray(labels, dtype=np.int64), list(COLOUR_GROUPS),
-                        str(font_file))
+                        str(font_file), name)

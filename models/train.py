@@ -167,7 +167,7 @@ class Trainer:
             image_shape=tuple(self.image_shape),
             latent_shape=tuple(model_latent),
             class_names=tuple(self.data.class_names),
-            dataset=DatasetInfo(name=Path(source).name or "unnamed", source=source, split="train",
+            dataset=DatasetInfo(name=self.data.name or Path(source).name or "unnamed", source=source, split="train",
                                 size=len(self.images)),
             training=TrainingInfo(
                 recipe=recipe,

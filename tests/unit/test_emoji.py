@@ -71,7 +71,7 @@ def test_every_drawn_glyph_of_a_font_becomes_one_image_in_code_point_order(tiny_
     assert big > 2 * small > 0                       # 'A' (0x41) comes before 'B' (0x42)
     assert (data.images[:, :, 0, 0] == 255).all()    # drawn in black on white
     assert data.class_names == list(COLOUR_GROUPS) and list(data.labels) == [COLOUR_GROUPS.index("grey")] * 2
-    assert data.source == str(tiny_font)
+    assert data.source == str(tiny_font) and data.name == "squares"
 
 
 def test_splits_hold_every_eighth_glyph_out(tiny_font, monkeypatch):
@@ -160,6 +160,7 @@ def test_the_noto_font_gives_its_declared_count_of_64_pixel_colour_images():
     assert (spread.max(axis=(1, 2)) > 100).mean() > 0.8
     assert (train.images[:, :, 0, 0] == 255).all()          # on white
     assert len(np.unique(train.labels)) == len(COLOUR_GROUPS)
+    assert train.name == "noto-color-emoji" and train.subset(slice(0, 3)).name == "noto-color-emoji"
 
 
 def test_train_bundled_reads_each_recipe_its_own_data(tiny_font, idx_data, tmp_path, monkeypatch, capsys,
