@@ -92,7 +92,11 @@ class AppContext(QObject):
             dataclasses.replace(info, source=sources[info.source]) for info in infos]
         if classifier is None and "classifier" in sources:
             classifier = sources["classifier"]
-        self.classifier_source: str | None = classifier
+        self.classifier_source: str | None = classifier     # the default classifier
+        self.classifiers = [info for info in self.models if info.can("classifier")]
+        if classifier is not None and not any(info.source == classifier for info in self.classifiers):
+            extra, _ = bundled_infos({classifier: Path(classifier)})
+            self.classifiers += extra
         self.bookmarks = BookmarkStore()
         self.current: ModelInfo | None = None
         self.stuck = False             # the worker was still in a step when the app closed
@@ -108,6 +112,29 @@ class AppContext(QObject):
             if info.name == "vae" or Path(info.source).stem == "vae":
                 return info.source
         return self.models[0].source if self.models else None
+
+    def classifier_for(self, info: ModelInfo | None) -> str | None:
+        """The source of the classifier that labels `info`'s images (classifier_info), or None."""
+        judge = self.classifier_info(info)
+        return judge.source if judge is not None else None
+
+    def classifier_info(self, info: ModelInfo | None) -> ModelInfo | None:
+        """The classifier that labels `info`'s images: among the classifiers that read
+        images of its shape, the one its metrics were measured with, else one trained on the same
+        data, else the default classifier, else any; None when none reads its images."""
+        if info is None:
+            return None
+        fits = [c for c in self.classifiers if c.image_shape == info.image_shape]
+        if not fits:
+            return None
+        metrics = info.metadata.get("metrics")
+        named = str(metrics.get("classifier", "")) if isinstance(metrics, dict) else ""
+        data = info.training_data
+        for choice in ([c for c in fits if named and c.name == named], [c for c in fits if c.training_data == data],
+                       [c for c in fits if c.source == self.classifier_source], fits):
+            if choice:
+                return choice[0]
+        return None
 
     def resolve_source(self, source: str | Path) -> str:
         """A bundled model's name as listed, or a file's absolute path."""

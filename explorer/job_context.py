@@ -61,12 +61,14 @@ class JobContext:
             self._worker.values.put(key, value)
         return value
 
-    def dataset(self, split: str = "test", image_shape: tuple[int, int, int] = (1, 28, 28),
-                data: str | None = None) -> Any:
-        """A split of the dataset (models.data.load_dataset) fitted to image_shape, cached."""
+    def dataset(self, model: Any, split: str = "test", data: str | None = None) -> Any:
+        """A split of the data `model` was trained on (or of `data` when given: models.data.load_dataset),
+        fitted to its image shape, cached. DataError when it is not here or not known."""
         from models.data import load_dataset, resolve_data_dir
+        from models.training_data import data_for
 
-        shape = tuple(int(s) for s in image_shape)
+        data = data_for(model, data)
+        shape = tuple(int(s) for s in model.image_shape)
         return self.cached_value(("dataset", str(resolve_data_dir(data)), split, shape),
                                  lambda: load_dataset(data, split=split, image_shape=shape))
 

@@ -45,6 +45,18 @@ class ModelInfo:
         return method_for(self.capabilities)
 
     @property
+    def training_data(self) -> str | None:
+        """The `data` argument that loads the model's training data (models/training_data.py): None
+        for the default data (Fashion-MNIST), and also when the file does not say."""
+        from models.data import DataError
+        from models.training_data import training_data_of
+
+        try:
+            return training_data_of(self.metadata, self.image_shape)
+        except DataError:
+            return None
+
+    @property
     def kind_title(self) -> str:
         return "classifier" if self.kind == "classifier" else self.kind.upper()
 

@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import stat
-import sys
 import time
 from collections.abc import Collection
 from pathlib import Path

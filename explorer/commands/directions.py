@@ -124,9 +124,10 @@ def _test_split(model: Any, args: argparse.Namespace) -> tuple[Any, str]:
     if model.encoder is None or args.method not in ("principal", "attributes"):
         return None, ""
     from models.data import DataError, load_dataset
+    from models.training_data import data_for
 
     try:
-        return load_dataset(args.data, split="test", image_shape=tuple(model.image_shape)), ""
+        return load_dataset(data_for(model, args.data), split="test", image_shape=tuple(model.image_shape)), ""
     except DataError as e:
         if args.data is not None:
             raise CommandError(str(e)) from None
@@ -136,9 +137,10 @@ def _test_split(model: Any, args: argparse.Namespace) -> tuple[Any, str]:
 def _references(model: Any, args: argparse.Namespace) -> tuple[Any, str]:
     from models.data import DataError
     from models.references import reference_set
+    from models.training_data import data_for
 
     try:
-        return reference_set(tuple(model.image_shape), args.data), ""
+        return reference_set(tuple(model.image_shape), data_for(model, args.data)), ""
     except DataError as e:
         if args.data is not None:
             raise CommandError(str(e)) from None

@@ -56,7 +56,7 @@ def cached_directions(ctx: JobContext, source: str, label: Any = None, seed: int
         test, problem = None, ""
         if model.encoder is not None and (model.early_layer is None or spec.method != DirectionSpec().method):
             try:
-                test = ctx.dataset("test", tuple(model.image_shape), data)
+                test = ctx.dataset(model, "test", data)
             except DataError as e:
                 problem = str(e)
         return (yield from directions_of(model, spec, judge=judge, labels=_labels(label), seed=seed, data=test,
@@ -65,19 +65,29 @@ def cached_directions(ctx: JobContext, source: str, label: Any = None, seed: int
     return (yield from ctx.cached(key, compute))
 
 
-def cached_references(ctx: JobContext, shape: Any, data_dir: str | None = None) -> Any:
-    """The training images an image is compared with (models.references.reference_set), cached
-    on the worker, or why there are none (a string)."""
+def cached_references(ctx: JobContext, model: GenerativeModel, data: str | None = None) -> Any:
+    """The training images `model`'s images are compared with (models.references.reference_set:
+    of its own training data unless `data` names other), cached on the worker, or why there are
+    none (a string)."""
     from models.data import DataError
     from models.references import reference_set
+    from models.training_data import data_for
 
-    def compute() -> Any:
-        try:
-            return reference_set(shape, data_dir)
-        except DataError as e:
-            return str(e)
+    shape = tuple(int(s) for s in model.image_shape)
+    try:
+        data = data_for(model, data)
+    except DataError as e:
+        return str(e)
+    return ctx.cached_value(("references", data, shape), lambda: _references_or_why(reference_set, shape, data))
 
-    return ctx.cached_value(("references", data_dir, tuple(int(s) for s in shape)), compute)
+
+def _references_or_why(reference_set: Any, shape: tuple[int, ...], data: str | None) -> Any:
+    from models.data import DataError
+
+    try:
+        return reference_set(shape, data)
+    except DataError as e:
+        return str(e)
 
 
 def _labels(label: Any) -> Any:

@@ -269,7 +269,7 @@ def encoded_test_set(ctx: JobContext, source: str, model: GenerativeModel, data:
 
     def compute() -> Steps[EncodedSet]:
         try:
-            dataset = ctx.dataset("test", tuple(model.image_shape), data)
+            dataset = ctx.dataset(model, "test", data)
         except DataError as e:
             raise DataError(f"the encoded test set needs Fashion-MNIST: {e}") from None
         codes = []
@@ -495,7 +495,7 @@ def path_job(source: str, a: EndpointSpec, b: EndpointSpec, frames: int = 12, sp
         if any(e.kind == "test" for e in ends):
             if not all(e.kind == "test" for e in ends):
                 raise ValueError("both ends must be test images, or neither")
-            dataset = ctx.dataset("test", tuple(model.image_shape), data)
+            dataset = ctx.dataset(model, "test", data)
             for e in ends:
                 if not 0 <= e.index < len(dataset):
                     raise ValueError(f"test image {e.index} does not exist: pick 0 to {len(dataset) - 1}")
@@ -575,7 +575,7 @@ def metrics_job(source_a: str, source_b: str, classifier: str | None = None, sam
         dataset = None
         if has_posterior(a) or has_posterior(b):
             try:
-                dataset = ctx.dataset("test", tuple(a.image_shape), data)
+                dataset = ctx.dataset(a, "test", data)
             except DataError as e:
                 notes.append(f"KL and active units need the test set: {e}")
         report = yield from compare_steps(a, b, judge, samples, seed, data=dataset)

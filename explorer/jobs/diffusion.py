@@ -541,7 +541,7 @@ def describe_job(source: str) -> Callable[[JobContext], DiffusionModel]:
 def _test_split_for(ctx: JobContext, model: GenerativeModel, start: ForwardStart | None) -> ImageDataset | None:
     if start is None or start.source.kind != "dataset":
         return None
-    return ctx.dataset("test", tuple(model.image_shape))
+    return ctx.dataset(model, "test")
 
 
 def run_job(source: str, settings: DiffusionSettings,

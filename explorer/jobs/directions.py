@@ -47,7 +47,7 @@ def report_job(source: str, directions: Directions, classifier: str, label: Labe
         from models.direction_report import report_directions
 
         model = ctx.model(source)
-        references = cached_references(ctx, tuple(model.image_shape), data)
+        references = cached_references(ctx, model, data)
         problem = references if isinstance(references, str) else ""
         return (yield from report_directions(model, ctx.model(classifier), directions,
                                              None if problem else references, problem,

@@ -434,7 +434,7 @@ def _open_judge(ctx: JobContext, source: str | None) -> tuple[GenerativeModel | 
 
 def _test_split(ctx: JobContext, model: GenerativeModel, settings: PathSettings,
                 data_dir: str | None) -> ImageDataset | None:
-    return ctx.dataset("test", tuple(model.image_shape), data_dir) if needs_test_split(settings) else None
+    return ctx.dataset(model, "test", data_dir) if needs_test_split(settings) else None
 
 
 def interpolation_job(settings: PathSettings, classifier: str | None = None, analyse: bool = True,
@@ -450,7 +450,7 @@ def interpolation_job(settings: PathSettings, classifier: str | None = None, ana
         if analyse:
             yield Progress(settings.frames, settings.frames, "analysing frames")
             judge, note = _open_judge(ctx, classifier)
-            references = cached_references(ctx, tuple(images.shape[1:]), data_dir)
+            references = cached_references(ctx, model, data_dir)
             analysis = analyse_path(images, judge, data_dir, note, references)
         return PathResult(resolved, frames, analysis)
 

@@ -159,7 +159,9 @@ class ComparePanel(QWidget):
         self.link_bar.set_link_mode(mode)
 
     def classifier(self) -> str | None:
-        return self.context.classifier_source
+        """The classifier that reads both columns' images (the metrics need one), or None."""
+        left, right = (self.context.classifier_for(self.columns[side].info) for side in ("left", "right"))
+        return left if left == right else None
 
     def is_busy(self) -> bool:
         """True while any request of this panel waits for its result."""

@@ -9,6 +9,7 @@ scatter). It tells the view what happened through signals; it never imports the 
 """
 from __future__ import annotations
 
+import html
 import random
 from typing import Any, Protocol
 
@@ -60,7 +61,8 @@ def _caption(names: tuple[str, ...], predicted: int | None, confidence: float | 
         return ""
     colour = class_colour(predicted).name()
     conf = "" if confidence is None else f" {confidence:.0%}"
-    return f"<span style='color:{colour}'>■</span> {class_name(names, predicted)}{conf}"
+    # rich text for the coloured square, so the name (from a model file) is escaped
+    return f"<span style='color:{colour}'>■</span> {html.escape(class_name(names, predicted))}{conf}"
 
 
 class ModelColumn(QWidget):
@@ -272,7 +274,7 @@ class ModelColumn(QWidget):
         if self.info is None:
             return
         point = latent if isinstance(latent, int) else np.asarray(latent, dtype=np.float32)
-        self.channels["point"].submit(point_job(self.info.source, point, self.label, self.context.classifier_source),
+        self.channels["point"].submit(point_job(self.info.source, point, self.label, self.context.classifier_for(self.info)),
                                       what)
 
     def request_path(self) -> None:
@@ -283,7 +285,7 @@ class ModelColumn(QWidget):
         inverting = a.kind == "test" and not self.info.can("encoder")
         self.path_view.begin(real_images=a.kind == "test", inverting=inverting)
         self.channels["path"].submit(path_job(self.info.source, a, b, self.link.frames(), self.link.spherical(),
-                                              self.label, self.context.classifier_source,
+                                              self.label, self.context.classifier_for(self.info),
                                               inversion=InversionSettings(steps=self.link.inversion_steps())),
                                      f"path {a.describe()} to {b.describe()}")
 
@@ -333,11 +335,11 @@ class ModelColumn(QWidget):
             self.tabs.remap_points()
         elif what == "map" and isinstance(value, LatentMap):
             self.tabs.show_map(value, result)
-            self.legend.set_names(value.class_names)
+            self.legend.set_names(value.class_names, self.side, self._legend_title())
             self.map_rendered.emit(value)
         elif what == "scatter" and isinstance(value, ScatterData):
             self.tabs.show_scatter(value)
-            self.legend.set_names(value.class_names)
+            self.legend.set_names(value.class_names, self.side, self._legend_title())
 
     def cancelled(self, what: str) -> None:
         """Request `what` was cancelled: forget it, so asking again runs it again."""
@@ -350,7 +352,12 @@ class ModelColumn(QWidget):
 
     def _names(self) -> tuple[str, ...]:
         # Predictions are the classifier's, so its class names (which the legend shows) name them.
-        return self.legend.names() or FASHION_MNIST_CLASSES
+        judge = self.context.classifier_info(self.info)
+        return judge.class_names if judge is not None and judge.class_names else FASHION_MNIST_CLASSES
+
+    def _legend_title(self) -> str:
+        judge = self.context.classifier_info(self.info)
+        return f"{self.info.name if self.info else self.side}, classes of {judge.name if judge else 'no classifier'}:"
 
     def show_strip(self, strip: PathStrip) -> None:
         self.strip = strip

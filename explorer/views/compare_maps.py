@@ -240,7 +240,7 @@ class MapTabs(QTabWidget):
             return
         self._map_key = key
         self.map_view.clear_message()
-        self._map_channel.submit(map_job(self.info.source, spec, k, label, self.context.classifier_source),
+        self._map_channel.submit(map_job(self.info.source, spec, k, label, self.context.classifier_for(self.info)),
                                  f"{k}x{k} map of {spec.describe()}")
 
     def remap_points(self) -> None:
@@ -261,7 +261,7 @@ class MapTabs(QTabWidget):
         self.context.settings.setValue(f"{self._key}/scatter_samples", samples)
         self.scatter_view.clear_message()
         self.scatter_view.show_message("Computing…")
-        self._scatter_channel.submit(scatter_job(self.info.source, self.context.classifier_source, samples, 0,
+        self._scatter_channel.submit(scatter_job(self.info.source, self.context.classifier_for(self.info), samples, 0,
                                                  label), "scatter")
 
     # -- results --------------------------------------------------------------------------------------

@@ -128,7 +128,10 @@ class MetricsBox(QGroupBox):
             self.note.setText("Pick a model in each column first.")
             return
         if not classifier:
-            self.note.setText("The metrics are measured with the classifier, and none is installed.")
+            self.note.setText("The metrics are measured with a classifier that reads both models' images, and "
+                              "none is installed." if left.image_shape == right.image_shape else
+                              f"Not measured: the metrics need one classifier for both, and {_shape(left)} and "
+                              f"{_shape(right)} images need different ones.")
             return
         samples, seed = int(self.samples_box.value()), int(self.seed_box.value())
         self.context.settings.setValue("compare/metric_samples", samples)
@@ -197,3 +200,8 @@ class MetricsBox(QGroupBox):
                 self.table.item(r, c).text() if self.table.item(r, c) else ""
                 for c in range(self.table.columnCount()))
         return out
+
+
+def _shape(info: ModelInfo) -> str:
+    c, h, w = info.image_shape
+    return f"{w}x{h}" + ("" if c == 1 else f"x{c}")

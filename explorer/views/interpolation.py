@@ -233,7 +233,7 @@ class InterpolationPanel(QWidget):
             return 0
         self._dirty = False
         self.preview.view.clear_message()
-        request_id = self.paths.submit(interpolation_job(settings, self.context.classifier_source,
+        request_id = self.paths.submit(interpolation_job(settings, self.context.classifier_for(self.info),
                                                          self.path.analyse), label="interpolation")
         self._clear_path(settings.frames)
         self.path.show_decoding(settings.frames)

@@ -189,14 +189,14 @@ class DirectionsTab(QWidget):
 
     def _why_not(self, info: ModelInfo) -> dict[str, str]:
         why = methods_for(info.capabilities)
-        if self.context.classifier_source is None:
+        if self.context.classifier_for(info) is None:
             for key in SUPERVISED:
-                why[key] = why[key] or "it needs the bundled classifier to label images, and none is installed"
+                why[key] = why[key] or "it needs a classifier that reads its images, and none is installed"
         return why
 
     def _class_names(self) -> tuple[str, ...]:
         """The classes the supervised methods speak of: the classifier's."""
-        judge = next((i for i in self.context.models if i.source == self.context.classifier_source), None)
+        judge = self.context.classifier_info(self.info)
         return judge.class_names if judge is not None else self.info.class_names if self.info else ()
 
     def _fill_classes(self) -> None:
@@ -238,7 +238,7 @@ class DirectionsTab(QWidget):
         if self.info is None:
             return
         self.channel.submit(directions_job(self.info.source, self.label_of(), spec=self.spec(),
-                                           classifier=self.context.classifier_source), label="directions")
+                                           classifier=self.context.classifier_for(self.info)), label="directions")
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.note.setText(f"Computing {self.method_combo.currentText().lower()}…")
@@ -246,9 +246,10 @@ class DirectionsTab(QWidget):
 
     def measure(self) -> None:
         """Asks the worker for the report of the directions shown."""
-        if self.info is None or self.directions is None or self.context.classifier_source is None:
+        judge = self.context.classifier_for(self.info)
+        if self.info is None or self.directions is None or judge is None:
             return
-        self.reports.submit(report_job(self.info.source, self.directions, self.context.classifier_source,
+        self.reports.submit(report_job(self.info.source, self.directions, judge,
                                        self.label_of()), label="direction report")
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
@@ -295,7 +296,8 @@ class DirectionsTab(QWidget):
         ready = self.info is not None and not self.channel.busy
         self.button.setEnabled(ready and not self._why_not(self.info)[self.method_combo.currentData()])
         has = self.directions is not None
-        self.report_button.setEnabled(has and not self.reports.busy and self.context.classifier_source is not None)
+        self.report_button.setEnabled(has and not self.reports.busy
+                                      and self.context.classifier_for(self.info) is not None)
         self.walk_button.setEnabled(has)
         self.save_action.setEnabled(has)
         self.load_action.setEnabled(self.info is not None)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVB
 
 from explorer.jobs.compare import LatentMap, MapRows, ScatterData
 from explorer.views.image_view import BACKGROUND, ImageView, highlight_rect
+from explorer.views.plain_text import plain_label
 
 FASHION_MNIST_CLASSES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -51,7 +52,9 @@ def class_name(names: Sequence[str], index: int) -> str:
 
 
 class ClassLegend(QWidget):
-    """Swatches naming the classes, in two rows of five."""
+    """Swatches naming the classes, in two rows. Shared by the compare view's columns: when their
+    classifiers name different classes (a Fashion-MNIST model beside an emoji model), each
+    column's classes get their own titled rows."""
 
     def __init__(self, names: Sequence[str] = FASHION_MNIST_CLASSES, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,36 +62,63 @@ class ClassLegend(QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setHorizontalSpacing(14)
         self._grid.setVerticalSpacing(2)
-        self._names: tuple[str, ...] = ()
+        self._sets: dict[str, tuple[str, tuple[str, ...]]] = {}   # key -> (title, names)
+        self._shown: tuple = ()
         self.setToolTip("Class colours of the class maps, scatters and path strips")
         self.set_names(names)
 
-    def names(self) -> tuple[str, ...]:
-        return self._names
+    def names(self, key: str = "") -> tuple[str, ...]:
+        """The class names of `key` (a column), else of the first set."""
+        entry = self._sets.get(key) or next(iter(self._sets.values()), ("", FASHION_MNIST_CLASSES))
+        return entry[1]
 
-    def set_names(self, names: Sequence[str]) -> None:
-        names = tuple(names) or FASHION_MNIST_CLASSES
-        if names == self._names:
+    def set_names(self, names: Sequence[str], key: str = "", title: str = "") -> None:
+        """The classes `key` (a compare column) shows, `title` naming them when the sets differ; no
+        names: `key` shows no classes (its model has no classifier)."""
+        if key:
+            self._sets.pop("", None)       # the columns' own sets replace the default one
+        if names:
+            self._sets[key] = (title, tuple(names))
+        else:
+            self._sets.pop(key, None)
+        distinct = {names for _, names in self._sets.values()}
+        shown = (next(iter(distinct)),) if len(distinct) <= 1 and distinct else tuple(
+            (title, names) for title, names in self._sets.values())
+        if shown == self._shown:
             return
-        self._names = names
+        self._shown = shown
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
-        per_row = math.ceil(len(names) / 2)
+        self.setVisible(bool(distinct))
+        for column in range(self._grid.columnCount()):
+            self._grid.setColumnStretch(column, 0)
+        if len(distinct) == 1:
+            end = self._add_cells(next(iter(distinct)), 0, 0, rows=2)
+        else:       # side by side, each under its title, in three rows
+            end = 0
+            for title, names in self._sets.values():
+                self._grid.addWidget(plain_label(QLabel(title)), 0, end, 1, math.ceil(len(names) / 3))
+                end = self._add_cells(names, 1, end, rows=3) + 1
+        self._grid.setColumnStretch(end, 1)   # swatches packed to the left
+
+    def _add_cells(self, names: tuple[str, ...], first_row: int, first_column: int, rows: int) -> int:
+        """Swatches of `names` in `rows` rows from (`first_row`, `first_column`); the column after them."""
+        per_row = math.ceil(len(names) / rows)
         for i, name in enumerate(names):
             swatch = QLabel()
             swatch.setFixedSize(12, 12)
             swatch.setStyleSheet(f"background: {class_colour(i).name()}; border: 1px solid #5f6368;")
-            text = QLabel(name)
+            text = plain_label(QLabel(name))
             cell = QWidget()
             row = QHBoxLayout(cell)
             row.setContentsMargins(0, 0, 0, 0)
             row.setSpacing(4)
             row.addWidget(swatch)
             row.addWidget(text)
-            self._grid.addWidget(cell, i // per_row, i % per_row)
-        self._grid.setColumnStretch(per_row, 1)   # swatches packed to the left
+            self._grid.addWidget(cell, first_row + i // per_row, first_column + i % per_row)
+        return first_column + per_row
 
 
 def _plot_widget() -> pg.PlotWidget:

@@ -419,7 +419,7 @@ class LatentPanel(QWidget):
 
     # -- rendering --------------------------------------------------------------------------------
     def _classifier(self) -> str | None:
-        source = self.context.classifier_source
+        source = self.context.classifier_for(self.info)
         if source is None or not self.prediction_action.isChecked():
             return None
         return source
@@ -461,8 +461,9 @@ class LatentPanel(QWidget):
         self.image_view.set_image(frame.image, tag=result.request_id)
         self.last_frame = frame
         self.frames_shown += 1
-        if frame.probs is not None and self.info is not None:
-            self.prediction.set_probs(frame.probs, list(self.info.class_names))
+        judge = self.context.classifier_info(self.info)
+        if frame.probs is not None and judge is not None:
+            self.prediction.set_probs(frame.probs, list(judge.class_names))
         self.context.report_frame(result.elapsed_s, result.device)
         self.frame_shown.emit(result)
 

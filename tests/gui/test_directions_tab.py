@@ -78,7 +78,7 @@ def test_without_a_classifier_the_supervised_methods_say_they_need_one(qtbot, ti
         states = method_states(panel.directions_tab)
         assert states[PRINCIPAL_KEY][0] and states[SEFA_KEY][0]
         for key in (BOUNDARY_KEY, ATTRIBUTE_KEY):
-            assert not states[key][0] and "needs the bundled classifier" in states[key][1]
+            assert not states[key][0] and "needs a classifier that reads its images" in states[key][1]
         assert not panel.directions_tab.report_button.isEnabled()
     finally:
         context.shutdown()
