@@ -111,12 +111,15 @@ def _run_window(app, context, args: argparse.Namespace) -> int:
 
     from explorer.views.main_window import MainWindow
 
+    view = getattr(args, "view", None) or "latent"
+    if args.model and view == "compare" and unopenable is None:
+        # the compare view shows the model asked for in its right column
+        context.settings.setValue("compare/right/model", context.resolve_source(args.model))
     window = MainWindow(context)
     failures: list[str] = []
     context.model_failed.connect(failures.append)
     if unopenable:
         context.model_failed.emit(unopenable)
-    view = getattr(args, "view", None) or "latent"
     if not window.show_view(view):
         window.close()
         print(f"latent-explorer: no view named {view!r} (views: {', '.join(window.view_names())})",

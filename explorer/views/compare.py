@@ -24,7 +24,7 @@ from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QFrame, QSplitter, QVBoxLayout, QWidget
 
-from explorer.context import AppContext
+from explorer.context import AppContext, bundled_infos
 from explorer.jobs.common import load_info_job
 from explorer.model_info import ModelInfo
 from explorer.views.actions import panel_action
@@ -59,6 +59,7 @@ class ComparePanel(QWidget):
         self._build_actions()
         for column in self.columns.values():
             column.channels["load"].result_ready.connect(lambda result, c=column: self._loaded(c, result))
+        context.model_opened.connect(self._offer)
         self._populate()
 
     # -- construction -------------------------------------------------------------------------------
@@ -141,6 +142,10 @@ class ComparePanel(QWidget):
         current = self.context.current
         if current is not None and shown_here(current) and all(i.source != current.source for i in infos):
             infos.append(current)
+        for side in SIDES:       # a file a column showed last time comes back with it
+            saved = str(setting(self.context.settings, f"compare/{side}/model", ""))
+            if saved and Path(saved).is_file() and all(i.source != saved for i in infos):
+                infos += [info for info in bundled_infos({saved: Path(saved)})[0] if shown_here(info)]
         for side in SIDES:
             saved = setting(self.context.settings, f"compare/{side}/model", "")
             preferred = str(saved) if saved and any(i.source == str(saved) for i in infos) else None
@@ -150,6 +155,12 @@ class ComparePanel(QWidget):
                 match = match or next((i for i in infos if i.can("encoder") == encodes), None)
                 preferred = match.source if match is not None else None
             self.columns[side].populate(infos, preferred)
+
+    def _offer(self, info: ModelInfo) -> None:
+        """A model opened elsewhere in the app is offered in both choosers."""
+        if shown_here(info):
+            for column in self.columns.values():
+                column.model_combo.offer(info)
 
     # -- state -----------------------------------------------------------------------------------------
     def link_mode(self) -> str:

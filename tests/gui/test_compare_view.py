@@ -371,3 +371,18 @@ def test_without_a_classifier_maps_render_plain_and_measuring_explains(qtbot, ti
         assert not panel.is_busy() and "classifier" in panel.metrics.note.text()
     finally:
         context.shutdown()
+
+
+def test_a_file_a_column_showed_comes_back_and_models_opened_elsewhere_are_offered(qtbot, context, tmp_path):
+    from tests.conftest import make_tiny_checkpoint
+
+    mine = make_tiny_checkpoint("gan-mlp", tmp_path, seed=5)
+    context.settings.setValue("compare/right/model", str(mine))
+    panel = make_panel(qtbot, context)
+    assert panel.columns["right"].info.source == str(mine)
+    other = make_tiny_checkpoint("cvae", tmp_path, seed=6)
+    with qtbot.waitSignal(context.model_opened, timeout=10000):
+        context.open_model(str(other))
+    for column in panel.columns.values():
+        assert column.model_combo.index_of(str(other)) >= 0
+    assert panel.columns["right"].info.source == str(mine)      # offered, not switched to
