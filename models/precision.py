@@ -1,6 +1,6 @@
 """The number format of batched inference: bfloat16 where the CPU computes it natively.
 
-`batch_precision(device, batch)` is the one switch every batch path uses: a block under it runs
+`batch_precision(device, batch)` is the one switch for batch paths: a block under it runs
 its convolutions and matrix products in bfloat16 (torch.autocast) when the batch has at least
 MIN_BATCH images and the device is a CPU with bfloat16 instructions (AVX512-BF16 or AMX), and
 in float32 otherwise. Interactive batch-1 paths keep float32: there the fixed cost of an
@@ -18,8 +18,8 @@ Measured on 2 cores of an AMD EPYC with AVX512-BF16, the bundled models, one thr
   accuracy 92.8% / 92.2% (its standard error at 500 samples: 1.2 points), confident share
   71.4% / 71.6%, and 389 / 219 s of CPU. Finished images differ by 0.2 (GANs, VAE) to 1.5
   (DDPM) grey levels of 255 on average;
-- a 32 x 32 latent map with its class overlay (1024 decodes and classifications): VAE 0.24 ->
-  0.12 s, DCGAN 0.29 -> 0.14 s of CPU, pixels within 0.01.
+- a 32 x 32 latent map with its class overlay (1024 decodes and classifications), should the
+  compare view's maps use it: VAE 0.24 -> 0.12 s, DCGAN 0.29 -> 0.14 s of CPU, pixels within 0.01.
 
 What stays float32 whatever the batch: the measuring classifier (its features define FID; it
 costs a few milliseconds a batch) and perceptual path length, whose finite differences at a
