@@ -29,6 +29,13 @@ class ModelInfo:
         return capability in self.capabilities
 
     @property
+    def decodes_latents(self) -> bool:
+        """Whether the model turns latents into images, what the latent, interpolation and compare
+        views explore. An image-to-image model (an upscaler, a translator) takes images instead and
+        has a view of its own."""
+        return not (self.can("upscaler") or self.can("translator"))
+
+    @property
     def latent_dim(self) -> int:
         return math.prod(self.latent_shape)
 

@@ -42,7 +42,7 @@ DEFAULT_MODELS = {"left": ("vae", True), "right": ("dcgan", False)}
 
 def shown_here(info: ModelInfo) -> bool:
     """The compare view shows models that decode in one pass and have a prior to sample."""
-    return info.can("prior") and not info.can("sampler")
+    return info.decodes_latents and info.can("prior") and not info.can("sampler")
 
 
 class ComparePanel(QWidget):

@@ -74,9 +74,9 @@ class InterpolationPanel(QWidget):
         self.paths.progress_changed.connect(self._on_path_progress)
         self.exports.result_ready.connect(self._on_export)
         self.exports.progress_changed.connect(self.export.show_progress)
-        context.model_opened.connect(self.set_model)
+        context.model_opened.connect(self._follow)
         context.model_failed.connect(self._on_model_failed)
-        if context.current is not None:
+        if context.current is not None and context.current.decodes_latents:
             self.set_model(context.current)
         else:
             self._show_empty()
@@ -169,6 +169,11 @@ class InterpolationPanel(QWidget):
         self.path.set_point_source(source)
 
     # -- model --------------------------------------------------------------------------------
+    def _follow(self, info: ModelInfo) -> None:
+        """The app opened a model: one that decodes latents becomes this view's model."""
+        if info.decodes_latents:
+            self.set_model(info)
+
     def set_model(self, info: ModelInfo) -> None:
         """Follows the opened model: endpoints reset to two seeds (unless a restore waits for it)."""
         self.info = info

@@ -73,8 +73,8 @@ class LatentPanel(QWidget):
         self._build_actions()
         self.frames.result_ready.connect(self._on_frame)
         self.walks.result_ready.connect(self._on_walk)
-        context.model_opened.connect(self.set_model)
-        if context.current is not None:
+        context.model_opened.connect(self._follow)
+        if context.current is not None and context.current.decodes_latents:
             self.set_model(context.current)
         else:
             self._show_empty()
@@ -237,6 +237,11 @@ class LatentPanel(QWidget):
         return self.directions_tab.directions
 
     # -- model ------------------------------------------------------------------------------------
+    def _follow(self, info: ModelInfo) -> None:
+        """The app opened a model: one that decodes latents becomes this view's model."""
+        if info.decodes_latents:
+            self.set_model(info)
+
     def set_model(self, info: ModelInfo) -> None:
         """Rebuilds the controls for `info` and shows its point for the current seed."""
         self.info = info

@@ -5,6 +5,7 @@ A model that cannot be opened shows its message in a banner above the views; the
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from explorer.context import AppContext
 from explorer.settings import setting, settings_problems
 from explorer.model_info import ModelInfo
 from explorer.views.banner import Banner
-from explorer.views.compare import ComparePanel
+from explorer.views.compare import ComparePanel, shown_here as compare_shows
 from explorer.views.diffusion import DiffusionPanel
 from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self._views: dict[str, QWidget] = {}
         self._pages: dict[str, QWidget] = {}      # what the tab holds: the view in a scroll area
+        self._shows: dict[str, Callable[[ModelInfo], bool]] = {}
         self._progress_ids: set[int] = set()
         self._progress: JobProgress | None = None      # the newest, shown at the next refresh
 
@@ -73,10 +75,10 @@ class MainWindow(QMainWindow):
         self.interpolation_panel.set_point_source(self.latent_panel.point)
         self.compare_panel = ComparePanel(context)
         self.diffusion_panel = DiffusionPanel(context)
-        self.add_view("latent", self.latent_panel, "Latent space")
-        self.add_view("interpolate", self.interpolation_panel, "Interpolate")
-        self.add_view("compare", self.compare_panel, "Compare")
-        self.add_view("diffusion", self.diffusion_panel, "Diffusion")
+        self.add_view("latent", self.latent_panel, "Latent space", shows=lambda info: info.decodes_latents)
+        self.add_view("interpolate", self.interpolation_panel, "Interpolate", shows=lambda info: info.decodes_latents)
+        self.add_view("compare", self.compare_panel, "Compare", shows=compare_shows)
+        self.add_view("diffusion", self.diffusion_panel, "Diffusion", shows=lambda info: info.can("sampler"))
         _add_actions(self.point_menu, self.latent_panel.edit_actions())
         self.view_menu.addSeparator()
         _add_actions(self.view_menu, self.latent_panel.view_actions())
@@ -116,8 +118,11 @@ class MainWindow(QMainWindow):
                                   + "; ".join(problems[:3]) + more, error=False)
 
     # -- views ----------------------------------------------------------------------------------
-    def add_view(self, name: str, widget: QWidget, title: str) -> None:
-        """Adds a panel as a tab; View > title (Ctrl+1, Ctrl+2, ...) switches to it."""
+    def add_view(self, name: str, widget: QWidget, title: str,
+                 shows: Callable[[ModelInfo], bool] | None = None) -> None:
+        """Adds a panel as a tab; View > title (Ctrl+1, Ctrl+2, ...) switches to it. `shows` says
+        which opened models the panel shows: opening one the current tab does not show switches to
+        the first tab that does."""
         # A view wider or taller than the screen scrolls instead of making the window that big.
         page = QScrollArea()
         page.setWidget(widget)
@@ -126,6 +131,7 @@ class MainWindow(QMainWindow):
         index = self.tabs.addTab(page, title)
         self._views[name] = widget
         self._pages[name] = page
+        self._shows[name] = shows or (lambda info: True)
         action = QAction(title, self)
         if index < 9:
             action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
@@ -164,6 +170,9 @@ class MainWindow(QMainWindow):
 
     def _model_opened(self, info: ModelInfo) -> None:
         self.banner.hide()
+        current = self.current_view()
+        if current is not None and not self._shows[current](info):
+            self.show_view(next((n for n, shows in self._shows.items() if shows(info)), current))
         self.setWindowTitle(f"{info.name} — Latent Explorer")
         self.model_label.setText(info.name)
         self.model_label.setToolTip(plain_tooltip(info.tooltip()))

@@ -251,3 +251,18 @@ def test_a_text_file_named_pt_gets_one_true_message_in_the_window_and_the_comman
     assert "text file" in message and "--architecture" not in message and "bare weights" not in message
     assert main(["inspect", str(text)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_opened_model_goes_to_a_view_that_shows_it(qtbot, window):
+    from dataclasses import replace
+
+    vae = window.context.current
+    window.show_view("diffusion")
+    window.context.model_opened.emit(vae)         # the diffusion view does not show a VAE
+    assert window.current_view() == "latent"
+    # an image-to-image model is not a decoder of latents: the latent views keep their model
+    upscaler = replace(vae, source="/x/sr.safetensors", name="sr", capabilities=frozenset({"upscaler"}))
+    assert not upscaler.decodes_latents and vae.decodes_latents
+    window.context.model_opened.emit(upscaler)
+    assert window.latent_panel.info is vae and window.interpolation_panel.info is vae
+    assert window.current_view() == "latent"      # no view here shows it: the tab stays
