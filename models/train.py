@@ -329,6 +329,15 @@ class EMA:
             s.copy_(b)
 
 
+def one_cycle(opt: torch.optim.Optimizer, lr: float, total: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """A one-cycle schedule warming up over 5% of `total` steps, at least two: torch's
+    OneCycleLR divides by the warm-up length minus one, so a short run (a small dataset, one
+    epoch) would crash. Runs of under four steps keep the learning rate constant."""
+    if total < 4:
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=max(0.05, 3 / total))
+
+
 def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     """Noise-prediction loss (Ho et al. 2020) with 10% label dropout for classifier-free guidance."""
     o = tr.options
@@ -342,7 +351,7 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     ema = EMA(net)
     opt = torch.optim.AdamW(net.parameters(), lr=tr.lr, weight_decay=0.0)
     total = o.epochs * tr.steps_per_epoch()
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tr.lr, total_steps=total, pct_start=0.05)
+    sched = one_cycle(opt, tr.lr, total)
     noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
     p_uncond = 0.1
 

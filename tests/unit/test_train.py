@@ -151,3 +151,18 @@ def test_models_package_does_not_import_qt():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("total", [1, 3, 4, 20, 39, 1000])
+def test_the_ddpm_schedule_runs_any_number_of_steps_and_peaks_at_the_learning_rate(total):
+    from models.train import one_cycle
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+    sched = one_cycle(opt, 0.01, total)
+    rates = []
+    for _ in range(total):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert max(rates) == pytest.approx(0.01, rel=0.05)
+    assert all(np.isfinite(rates)) and min(rates) > 0
