@@ -7,7 +7,8 @@ file or a pipe (a log keeps whole lines, not carriage returns).
 
 `show(done, total=None, what=None, **figures)` moves the count to `done` (a count that only
 rises), changes the total or the description when given, and shows `figures` (losses, say)
-after the count. Leaving the block prints the last figures.
+after the count. Leaving the block prints the last figures, at the total when the block ended
+without an error.
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def progress(what: str, total: int | None = None, unit: str = "it", *, disable: 
                        bar_format=COUNT_FORMAT if total is None else LINE_FORMAT)
     try:
         yield ProgressLine(bar)
+        if bar.total is not None and bar.n < bar.total:
+            bar.update(bar.total - bar.n)     # the block finished its work: the last line says so
     finally:
         bar.close()
 

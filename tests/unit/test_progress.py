@@ -58,7 +58,8 @@ def test_the_total_and_the_description_can_change_on_the_way(every_update_a_line
         show(5, 10, "decoding frames")
     lines = log.getvalue().splitlines()
     assert lines[1].startswith("working: 2 it")
-    assert lines[-1].startswith("decoding frames:  50% 5/10")
+    assert lines[-2].startswith("decoding frames:  50% 5/10")
+    assert lines[-1].startswith("decoding frames: 100% 10/10")
 
 
 class Terminal(io.StringIO):
@@ -114,3 +115,15 @@ def test_no_bench_section_name_contains_another():
     from explorer.bench import SECTIONS    # the bench command runs the sections one at a time by name
 
     assert all(sum(name in other for other in SECTIONS) == 1 for name in SECTIONS)
+
+
+def test_a_finished_block_ends_at_its_total_and_a_failed_one_where_it_stopped(every_update_a_line):
+    log = io.StringIO()
+    with progress("exporting", 33, unit="frames", file=log) as show:
+        show(32)                  # the last stage reported no count of its own
+    assert counts(log.getvalue(), "exporting")[-1] == (33, "33")
+    log = io.StringIO()
+    with pytest.raises(KeyboardInterrupt), progress("exporting", 33, unit="frames", file=log) as show:
+        show(5)
+        raise KeyboardInterrupt
+    assert counts(log.getvalue(), "exporting")[-1] == (5, "33")
