@@ -37,6 +37,7 @@ from models.diffusion import DDIMSampler, DDPMSampler, NoiseSchedule, ScheduleCo
 from models.layer_weights import latent_weight_matrices
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.gan import DCGANConfig, DCGANGenerator, MLPGANConfig, MLPGenerator
+from models.nets.sr import SRConfig, SRPair
 from models.nets.unet import UNet, UNetConfig
 from models.nets.vae import VAE, VAEConfig
 
@@ -50,6 +51,7 @@ class ModelKind(str, Enum):
     GAN = "gan"
     DDPM = "ddpm"
     CLASSIFIER = "classifier"
+    SRGAN = "srgan"
 
     @property
     def title(self) -> str:
@@ -173,6 +175,53 @@ class Classifier:
     def features_differentiable(self, x: Tensor) -> Tensor:
         """Like features, keeping the graph (the perceptual term of GAN inversion)."""
         return self._net.features(x.to(self._device(), torch.float32))
+
+
+class Upscaler:
+    """Low-resolution images to high-resolution ones (an SR model): `upscale(low, blend)` runs the
+    network whose weights are (1 - blend) of the PSNR-trained SRResNet and blend of the SRGAN
+    (ESRGAN's network interpolation); `downscale` makes the inputs it was trained on."""
+
+    def __init__(self, pair: SRPair, device: Callable[[], torch.device]):
+        self._pair = pair
+        self._device = device
+        self.scale = int(pair.config.scale)
+        self.low_shape = tuple(pair.config.low_shape)
+        self._blended: tuple[float, torch.device, dict[str, Tensor]] | None = None
+
+    def downscale(self, high: Tensor) -> Tensor:
+        from models.upscale import downscale
+
+        return downscale(high.to(self._device(), torch.float32), self.scale)
+
+    def bicubic(self, low: Tensor) -> Tensor:
+        from models.upscale import bicubic_upscale
+
+        return bicubic_upscale(low.to(self._device(), torch.float32), self.scale)
+
+    @torch.inference_mode()
+    def upscale(self, low: Tensor, blend: float = 1.0) -> Tensor:
+        """(n, C, h, w) in [0, 1] -> (n, C, h * scale, w * scale) in [0, 1]."""
+        low = low.to(self._device(), torch.float32)
+        if tuple(low.shape[1:]) != self.low_shape:
+            raise ValueError(f"this upscaler takes {'x'.join(map(str, self.low_shape))} images, got "
+                             f"{'x'.join(map(str, low.shape[1:]))}")
+        if blend == 0.0:
+            out = self._pair.srresnet(low)
+        elif blend == 1.0:
+            out = self._pair.srgan(low)
+        else:
+            out = torch.func.functional_call(self._pair.srresnet, self._weights(float(blend)), (low,))
+        return check_finite(out, "the upscaler").clamp(0, 1)
+
+    def _weights(self, blend: float) -> dict[str, Tensor]:
+        from models.upscale import interpolate_weights
+
+        device = self._device()
+        if self._blended is None or self._blended[:2] != (blend, device):
+            weights = interpolate_weights(self._pair.srresnet.state_dict(), self._pair.srgan.state_dict(), blend)
+            self._blended = (blend, device, weights)
+        return self._blended[2]
 
 
 def guided_eps(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
@@ -482,6 +531,30 @@ class ScriptedGenerator(GenerativeModel):
         return frozenset({"prior"})
 
 
+class UpscalerModel(GenerativeModel):
+    """An SR model (SRResNet + SRGAN weights in one file). It has no prior: its input, the
+    "latent", is a low-resolution image, and `decode` upscales it with the SRGAN weights."""
+
+    kind = ModelKind.SRGAN
+    net: SRPair
+
+    def __init__(self, net: SRPair, metadata: dict[str, Any]):
+        super().__init__(net, metadata)
+        self.prior = None
+        self.upscaler = Upscaler(net, lambda: self.device)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return tuple(self.net.config.low_shape)
+
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        return self.upscaler.upscale(z)
+
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return frozenset({"upscaler"})
+
+
 def _with_null(labels: Tensor, num_classes: int) -> Tensor:
     """Conditional labels followed by the null class, for one batched CFG forward pass."""
     if labels.is_floating_point():  # class weights (n, K): the null class is a one-hot K+1 row
@@ -516,6 +589,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "dcgan": Architecture(DCGANConfig, DCGANGenerator, GANModel),
     "unet-ddpm": Architecture(UNetConfig, UNet, DDPMModel),
     "ae-classifier": Architecture(ClassifierConfig, AutoencoderClassifier, ClassifierModel),
+    "srgan": Architecture(SRConfig, SRPair, UpscalerModel),
 }
 
 

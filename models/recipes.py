@@ -31,6 +31,10 @@ BUNDLED: dict[str, TrainOptions] = {
     "emoji-dcgan": TrainOptions(kind="dcgan", data="emoji", epochs=160, batch_size=32, latent_dim=100, seed=12,
                                 half=True, bfloat16=True, flip=True, diff_augment=True, ema_decay=0.999,
                                 arch={"g_channels": 32, "d_channels": 32, "d_norm": "spectral"}),
+    # x4 super-resolution (7x7 -> 28x28): --epochs applies to each of its two phases, SRResNet
+    # then SRGAN; the content loss uses the bundled classifier's conv features (models/sr_train.py)
+    "srgan": TrainOptions(kind="srgan", epochs=3, seed=13, half=True,
+                          arch={"scale": 4, "channels": 32, "blocks": 6}),
 }
 for _name, _options in BUNDLED.items():
     _options.name = _name

@@ -33,8 +33,9 @@ from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
 from models.nets.unet import UNet, UNetConfig
 from models.nets.vae import VAE, VAEConfig
+from models.sr_train import train_srgan
 
-KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier")
+KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier", "srgan")
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Progress:
 
 ProgressFn = Callable[[Progress], None]
 
-DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4, "dcgan": 2e-4, "cgan": 2e-4, "ddpm": 1e-3, "classifier": 1e-3}
+DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4, "dcgan": 2e-4, "cgan": 2e-4, "ddpm": 1e-3, "classifier": 1e-3,
+              "srgan": 5e-4}
 DEFAULT_LATENT = {"vae": 16, "cvae": 16, "gan": 64, "dcgan": 64, "cgan": 64}
 
 
@@ -425,7 +427,7 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
 
 
 TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": train_gan, "cgan": train_gan,
-            "ddpm": train_ddpm, "classifier": train_classifier}
+            "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan}
 
 
 def train(options: TrainOptions, data: ImageDataset, out: str | Path,

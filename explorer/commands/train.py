@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
         arch = json.loads(args.arch) if args.arch else {}
     except json.JSONDecodeError as e:
         return fail(f"--arch is not valid JSON: {e}")
+    if args.scale is not None:
+        if args.kind != "srgan":
+            return fail(f"--scale is the upscaling factor of srgan; {args.kind} has none")
+        arch["scale"] = args.scale
     options = TrainOptions(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            latent_dim=args.latent_dim, seed=args.seed, device=args.device, half=args.half,
                            name=args.name or Path(args.out).stem, arch=arch, bfloat16=args.bfloat16,
@@ -84,6 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bfloat16 autocast on the CPU too, about twice as fast where the CPU has bfloat16 "
                         "instructions (CUDA always uses it)")
     p.add_argument("--flip", action="store_true", help="mirror a random half of every batch left to right")
+    p.add_argument("--scale", type=int, choices=(2, 3, 4, 8),
+                   help="srgan: the upscaling factor, each side of the input is the image's / SCALE (default: 4)")
     p.add_argument("--name", help="model name recorded in the checkpoint (default: the file name)")
     p.add_argument("--arch", help="extra network config as JSON, e.g. '{\"base_channels\": 16}'")
     p.set_defaults(func=run)
