@@ -36,7 +36,8 @@ def describe(metadata: CheckpointMetadata | Mapping[str, Any]) -> str:
     if m.image_shape is not None:
         lines.append(("image", f"{'x'.join(str(s) for s in m.image_shape)} (C x H x W)"))
     if m.latent_shape is not None:
-        lines.append(("latent", str(tuple(m.latent_shape))))
+        # an upscaler's "latent" is its low-resolution input image
+        lines.append(("input" if m.architecture == "srgan" else "latent", str(tuple(m.latent_shape))))
     names = m.class_names
     lines.append(("classes", f"{len(names)}: {', '.join(names)}" if names else "none (unconditional)"))
     if m.config:

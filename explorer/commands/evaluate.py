@@ -66,9 +66,10 @@ def checkpoint_file(source: str) -> Path:
         raise CommandError(str(e.args[0])) from None
 
 
-def write_metrics(path: Path, report: dict[str, Any]) -> None:
-    """Store the report's figures in the checkpoint's `metrics` metadata, re-saving the file
-    atomically with its own weights (reloaded from the file, so nothing else changes)."""
+def write_metrics(path: Path, report: dict[str, Any], summary: dict[str, Any] | None = None) -> None:
+    """Store the report's figures (`summary`, else the usual summary of a generator's report) in
+    the checkpoint's `metrics` metadata, re-saving the file atomically with its own weights
+    (reloaded from the file, so nothing else changes)."""
     from models.checkpoint import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
     from models.evaluation import metadata_summary
 
@@ -79,7 +80,7 @@ def write_metrics(path: Path, report: dict[str, Any]) -> None:
         meta = read_metadata(path)
         fresh = load_checkpoint(path, "cpu")
         metrics = dict(meta.get("metrics") or {})
-        metrics.update(metadata_summary(report))
+        metrics.update(summary if summary is not None else metadata_summary(report))
         metrics["evaluated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         meta["metrics"] = metrics
         save_checkpoint(path, fresh.net, meta, half=meta.get("dtype") == "float16")
@@ -187,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         scales = parse_scales(args.guidance)
         device = pick_device(args.device)
         model = open_generator(args.model, device)
+        if model.upscaler is not None:
+            return evaluate_upscaler(model, args, device)
         judge_path = args.classifier
         if judge_path is None and model.classifier is None:
             judge_path = bundled_judge(tuple(model.image_shape))
@@ -224,6 +227,33 @@ def run(args: argparse.Namespace) -> int:
         print(format_report(report))
     if target is not None:
         print(f"stored the figures in {target}", file=sys.stderr)
+    return 0
+
+
+def evaluate_upscaler(model: GenerativeModel, args: argparse.Namespace, device: str) -> int:
+    """An upscaler's figures (models/sr_evaluation.py) on the whole test set; --samples does not apply."""
+    from models.sr_evaluation import (
+        format_upscaler_report,
+        upscaler_report_steps,
+        upscaler_summary,
+    )
+    from models.steps import run_to_end
+
+    judge_path = args.classifier or bundled_judge(tuple(model.image_shape))
+    if judge_path is None:
+        report = not_applicable(model)
+        print_json(report) if args.json else print(report["reason"])
+        return 0
+    classifier = open_classifier(judge_path, device)
+    data = args.data if args.data is not None else judge_data(classifier)
+    test, _ = load_test_and_train(data, tuple(model.image_shape))
+    with progress(f"evaluating {model.name}", unit="images") as show:
+        report = run_to_end(upscaler_report_steps(model, classifier, test, batch_size=args.batch_size),
+                            lambda p: show(p.done, p.total))
+    report["device"] = device
+    if args.write:
+        write_metrics(checkpoint_file(args.model), report, upscaler_summary(report))
+    print_json(report) if args.json else print(format_upscaler_report(report))
     return 0
 
 

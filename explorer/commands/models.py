@@ -58,7 +58,8 @@ def list_models() -> dict[str, list[dict[str, Any]]]:
 
 
 # The figures a row shows (the rest are in `inspect`): what the model is judged by first.
-HEADLINE = (("test_accuracy", "accuracy"), ("fid", "classifier-FID"), ("conditional_accuracy", "cond. accuracy"))
+HEADLINE = (("test_accuracy", "accuracy"), ("fid", "classifier-FID"), ("conditional_accuracy", "cond. accuracy"),
+            ("srresnet_psnr_db", "SRResNet PSNR"), ("srgan_fid", "SRGAN classifier-FID"))
 
 
 def _shape(value: Any) -> str:

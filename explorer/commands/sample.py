@@ -53,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         model = open_model(args.model)
     except CheckpointError as e:
         return fail(str(e))
+    if model.upscaler is not None:
+        return fail(f"{args.model} is an upscaler: it makes no samples of its own, it enlarges images. "
+                    f"`latent-explorer evaluate {args.model}` measures it on the test set, and the app's "
+                    f"Upscale view shows it on any image")
     if model.prior is None:
         return fail(f"{args.model} is a {model.kind.title} without a prior; it draws no samples")
     try:
