@@ -25,6 +25,8 @@ from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
 from explorer.views.plain_text import plain_label, plain_tooltip
+from explorer.views.upscale import UpscalePanel
+from explorer.views.upscale_actions import upscale_actions
 from explorer.worker import JobProgress
 from models.atomic import atomic_path
 
@@ -79,6 +81,8 @@ class MainWindow(QMainWindow):
         self.add_view("interpolate", self.interpolation_panel, "Interpolate", shows=lambda info: info.decodes_latents)
         self.add_view("compare", self.compare_panel, "Compare", shows=compare_shows)
         self.add_view("diffusion", self.diffusion_panel, "Diffusion", shows=lambda info: info.can("sampler"))
+        self.upscale_panel = UpscalePanel(context)
+        self.add_view("upscale", self.upscale_panel, "Upscale", shows=lambda info: info.can("upscaler"))
         _add_actions(self.point_menu, self.latent_panel.edit_actions())
         self.view_menu.addSeparator()
         _add_actions(self.view_menu, self.latent_panel.view_actions())
@@ -87,7 +91,8 @@ class MainWindow(QMainWindow):
         for title, actions in (
                 ("&Interpolate", self.interpolation_panel.file_actions() + self.interpolation_panel.view_actions()),
                 ("&Compare", self.compare_panel.view_actions()),
-                ("D&iffusion", self.diffusion_panel.edit_actions() + self.diffusion_panel.view_actions())):
+                ("D&iffusion", self.diffusion_panel.edit_actions() + self.diffusion_panel.view_actions()),
+                ("&Upscale", upscale_actions(self))):
             if actions:
                 menu = QMenu(title, self)
                 menu_bar.insertMenu(self.view_menu.menuAction(), menu)
