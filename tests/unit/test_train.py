@@ -48,7 +48,7 @@ MAIN_LOSS = {"vae": "loss", "cvae": "loss", "gan": "d_loss", "dcgan": "d_loss", 
              "ddpm": "loss", "classifier": "ce"}
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "srgan"])   # two phases: tests/unit/test_sr_train.py
 def test_one_epoch_lowers_the_loss_and_writes_a_loadable_checkpoint(kind, data_dir, tmp_path):
     torch.manual_seed(0)
     data = load_dataset(data_dir, split="train")
