@@ -99,7 +99,7 @@ def upscale_job(source: str, inp: UpscaleInput, blend: float,
         truth_pixels, description, true_class = _truth(ctx, model, inp)
         judge = ctx.model(classifier) if classifier is not None else None
         with torch_threads(1):
-            truth = torch.from_numpy(truth_pixels).float().div_(255)[None].to(model.device)
+            truth = torch.tensor(truth_pixels).float().div_(255)[None].to(model.device)
             low = up.downscale(truth)
             outputs = {"low": low, "bicubic": up.bicubic(low), "srresnet": up.upscale(low, 0.0),
                        "blend": up.upscale(low, blend), "srgan": up.upscale(low, 1.0), "truth": truth}
