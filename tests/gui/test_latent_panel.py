@@ -90,14 +90,22 @@ def test_rapid_slider_events_are_coalesced_and_the_last_point_is_shown(qtbot, co
     frames_before = panel.frames_shown
     slider = panel.dim_sliders[1].slider
     slider.setSliderDown(True)        # a mouse drag: one undo step, no neighbour grid meanwhile
-    for i in range(500):
+    # the worker is kept busy (it cannot take a request while its queue's lock is held) during
+    # the first 400 events, so they must collapse into one pending request; the last 100 arrive
+    # while it works freely
+    with context.worker._lock:
+        for i in range(400):
+            slider.setValue(-300 + (i * 7) % 600)
+            if i % 25 == 0:
+                QApplication.processEvents()
+    for i in range(400, 500):
         slider.setValue(-300 + (i * 7) % 600)
         if i % 25 == 0:
             QApplication.processEvents()
     slider.setSliderDown(False)
     settle(qtbot, panel)
     renders = context.worker.jobs_run - jobs_before
-    assert renders < 100, f"{renders} renders for 500 slider events"
+    assert renders <= 101, f"{renders} renders for 500 slider events"
     assert panel.frames_shown - frames_before <= renders
     final = panel.latent
     assert final[1] == pytest.approx(((-300 + (499 * 7) % 600)) / TICKS)
