@@ -31,6 +31,7 @@ SECTIONS: list[str] = [
     "explorer.bench.directions:ganspace_cgan",
     "explorer.bench.directions:direction_methods",
     "explorer.bench.throughput:throughput",
+    "explorer.bench.upscale:upscale_forward",
 ]
 
 
