@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from skimage.filters import sobel
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import Tensor
 
@@ -61,6 +62,12 @@ def ssim(truth: Tensor, test: Tensor) -> np.ndarray:
         raise ValueError(f"SSIM needs images of at least 3x3 pixels, got {a.shape[2]}x{a.shape[3]}")
     return np.array([structural_similarity(x, y, data_range=1.0, channel_axis=0, win_size=window)
                      for x, y in zip(a, b)])
+
+
+def sharpness(images: Tensor) -> np.ndarray:
+    """The mean Sobel edge magnitude of each image (scikit-image's): how much fine detail it has.
+    A blurred upscale scores below its truth; the ratio of the two is what the upscale view plots."""
+    return np.array([np.mean([sobel(channel) for channel in image]) for image in _numpy(images)])
 
 
 def interpolate_weights(a: dict[str, Tensor], b: dict[str, Tensor], blend: float) -> dict[str, Tensor]:

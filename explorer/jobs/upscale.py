@@ -19,11 +19,12 @@ from explorer.job_context import JobContext
 from explorer.jobs.common import judges
 from models.devices import torch_threads
 from models.images import to_uint8
-from models.upscale import psnr, ssim
+from models.upscale import psnr, sharpness, ssim
 
 # the columns of the view, in order; the measured ones are compared with the truth
 COLUMNS = ("low", "bicubic", "srresnet", "blend", "srgan", "truth")
 MEASURED = ("bicubic", "srresnet", "blend", "srgan")
+CURVE_BLENDS = tuple(i / 10 for i in range(11))
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,18 @@ class UpscaleInput:
 
 
 @dataclass(frozen=True)
+class BlendCurve:
+    """What the blend trades, for one input: PSNR against the truth and sharpness (the mean Sobel
+    edge magnitude relative to the truth's, 1 = as much fine detail as the truth) at each blend."""
+
+    blends: np.ndarray
+    psnr: np.ndarray
+    sharpness: np.ndarray
+    bicubic_psnr: float
+    bicubic_sharpness: float
+
+
+@dataclass(frozen=True)
 class UpscaleFrame:
     images: dict[str, np.ndarray]          # column -> uint8 (H, W, C)
     psnr: dict[str, float]                 # measured column -> dB against the truth
@@ -52,6 +65,7 @@ class UpscaleFrame:
     scale: int
     description: str                       # what the truth is, for the view's caption
     true_class: str | None = None          # a test item's label
+    curve: BlendCurve | None = None        # when asked for (a new input): the blend's trade-off
 
 
 def fit_pixels(pixels: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
@@ -84,10 +98,19 @@ def _truth(ctx: JobContext, model, inp: UpscaleInput) -> tuple[np.ndarray, str, 
     return fit_pixels(np.asarray(inp.pixels, dtype=np.uint8), shape), inp.note or "an image", None
 
 
-def upscale_job(source: str, inp: UpscaleInput, blend: float,
-                classifier: str | None = None) -> Callable[[JobContext], UpscaleFrame]:
+def blend_curve(up, low: torch.Tensor, truth: torch.Tensor, bicubic: torch.Tensor) -> BlendCurve:
+    """PSNR and relative sharpness of the upscale at each of CURVE_BLENDS."""
+    outputs = torch.cat([up.upscale(low, b) for b in CURVE_BLENDS])
+    reference = float(sharpness(truth)[0]) or 1.0      # a flat truth has no edges to compare with
+    return BlendCurve(np.array(CURVE_BLENDS), psnr(truth.expand_as(outputs), outputs), sharpness(outputs) / reference,
+                      float(psnr(truth, bicubic)[0]), float(sharpness(bicubic)[0]) / reference)
+
+
+def upscale_job(source: str, inp: UpscaleInput, blend: float, classifier: str | None = None,
+                curve: bool = False) -> Callable[[JobContext], UpscaleFrame]:
     """The whole comparison for one input at one blend (a few small images: fast enough to follow
-    the blend slider)."""
+    the blend slider); with `curve`, also the trade-off over every blend (a dozen more passes,
+    asked for once per input)."""
     if not 0.0 <= blend <= 1.0:
         raise ValueError(f"blend must be in [0, 1], got {blend}")
 
@@ -108,6 +131,7 @@ def upscale_job(source: str, inp: UpscaleInput, blend: float,
                 batch = torch.cat([outputs[k] for k in COLUMNS if k != "low"])
                 p = judge.classifier.predict(batch).float().cpu().numpy()
                 probs = dict(zip([k for k in COLUMNS if k != "low"], p))
+            trade_off = blend_curve(up, low, truth, outputs["bicubic"]) if curve else None
         images = {k: to_uint8(v)[0] for k, v in outputs.items()}
         return UpscaleFrame(
             images=images,
@@ -115,6 +139,6 @@ def upscale_job(source: str, inp: UpscaleInput, blend: float,
             ssim={k: float(ssim(truth, outputs[k])[0]) for k in MEASURED},
             probs=probs,
             class_names=tuple(judge.classifier.class_names) if probs else (),
-            blend=float(blend), scale=up.scale, description=description, true_class=true_class)
+            blend=float(blend), scale=up.scale, description=description, true_class=true_class, curve=trade_off)
 
     return job

@@ -41,6 +41,7 @@ from explorer.jobs.upscale import (
 from explorer.model_info import ModelInfo
 from explorer.views.image_view import ImageView
 from explorer.views.plain_text import plain_label
+from explorer.views.upscale_plot import TradeOffPlots
 from explorer.worker import Result
 
 CHANNEL = "upscale"
@@ -53,11 +54,19 @@ GENERATED_NOTE = ("This image was made by a model, not photographed: the upscale
 TEST_ITEMS = 10_000       # the spin box's range; a smaller test set answers with its own size
 
 
-def column_title(column: str, frame: UpscaleFrame | None = None, low_side: str = "") -> str:
-    blend = frame.blend if frame is not None else 0.5
-    return {"low": f"Input {low_side} (downscaled)".replace("  ", " "), "bicubic": "Bicubic",
-            "srresnet": "SRResNet (blend 0)", "blend": f"Blend {blend:.2f}", "srgan": "SRGAN (blend 1)",
-            "truth": "Ground truth"}[column]
+COLUMN_TIPS = {
+    "low": "What the upscaler is given: the truth downscaled (antialiased bicubic), as in training",
+    "bicubic": "Bicubic interpolation of the input: the baseline",
+    "srresnet": "The SRResNet weights (blend 0): trained on pixel loss, the highest PSNR, smooth",
+    "blend": "The network whose weights are (1 − blend) × SRResNet + blend × SRGAN (the slider)",
+    "srgan": "The SRGAN weights (blend 1): fine-tuned with a content and an adversarial loss, sharper",
+    "truth": "The image the others are measured against",
+}
+
+
+def column_title(column: str, blend: float = 0.5, low_side: str = "") -> str:
+    return {"low": f"Input {low_side}".strip(), "bicubic": "Bicubic", "srresnet": "SRResNet",
+            "blend": f"Blend {blend:.2f}", "srgan": "SRGAN", "truth": "Truth"}[column]
 
 
 def prediction_text(frame: UpscaleFrame, column: str) -> str:
@@ -76,7 +85,7 @@ def measure_text(frame: UpscaleFrame, column: str) -> str:
         return ""
     value = frame.psnr[column]
     db = "∞ dB" if not np.isfinite(value) else f"{value:.2f} dB"
-    return f"PSNR {db} · SSIM {frame.ssim[column]:.3f}"
+    return f"PSNR {db}\nSSIM {frame.ssim[column]:.3f}"
 
 
 class UpscalePanel(QWidget):
@@ -88,6 +97,8 @@ class UpscalePanel(QWidget):
         self.info: ModelInfo | None = None
         self.frame: UpscaleFrame | None = None
         self._input = UpscaleInput(test_index=0)
+        self._low_side = ""
+        self._curve_wanted = True         # the trade-off is measured once per input and model
         self.channel = context.channel(CHANNEL, intermediate=True)
         self._build()
         self.channel.result_ready.connect(self._on_result)
@@ -150,7 +161,9 @@ class UpscalePanel(QWidget):
             title = QLabel(column_title(name))
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             title.setStyleSheet("font-weight: 600;")
-            view = ImageView(minimum=110)
+            view = ImageView(minimum=100)
+            for widget in (title, view):
+                widget.setToolTip(COLUMN_TIPS[name])
             measure, prediction = QLabel(), plain_label(QLabel())
             for label in (measure, prediction):
                 label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -177,15 +190,16 @@ class UpscalePanel(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.caption)
         layout.addWidget(self.note)
-        layout.addStretch(1)
+        self.plots = TradeOffPlots()
+        layout.addWidget(self.plots, 1)
 
     def resizeEvent(self, event) -> None:
         """Square image cells: as wide as a column, and no taller than the room left."""
         super().resizeEvent(event)
         margins = self.layout().contentsMargins()
         width = (self.width() - margins.left() - margins.right()) // len(COLUMNS) - self.grid.horizontalSpacing()
-        room = self.height() - 190          # the controls, titles and captions around the images
-        side = max(110, min(width, room))
+        room = (self.height() - 210) * 3 // 5   # the rest: controls, captions and the plots
+        side = max(100, min(width, room))
         for view in self.views.values():
             view.setFixedHeight(side)
 
@@ -203,6 +217,7 @@ class UpscalePanel(QWidget):
                                  f"{'x'.join(map(str, low[1:]))} → {h}x{w}")
         self._low_side = "x".join(map(str, low[1:]))
         self.titles["low"].setText(column_title("low", low_side=self._low_side))
+        self._curve_wanted = True
         self._request()
 
     @property
@@ -217,6 +232,7 @@ class UpscalePanel(QWidget):
         generated = inp.pixels is not None
         self.note.setText(GENERATED_NOTE)
         self.note.setVisible(generated)
+        self._curve_wanted = True
         self._request()
 
     def upscale_pixels(self, pixels: np.ndarray, note: str) -> None:
@@ -230,11 +246,13 @@ class UpscalePanel(QWidget):
 
     def _request(self) -> None:
         self.blend_label.setText(f"blend {self.blend:.2f}")
-        self.titles["blend"].setText(f"Blend {self.blend:.2f}")
+        self.titles["blend"].setText(column_title("blend", self.blend))
+        self.plots.set_blend(self.blend)
         if self.info is None:
             return
         self.channel.submit(upscale_job(self.info.source, self._input, self.blend,
-                                        self.context.classifier_for(self.info)), label="upscale")
+                                        self.context.classifier_for(self.info), curve=self._curve_wanted),
+                            label="upscale")
 
     # -- results ----------------------------------------------------------------------------------
     def _on_result(self, result: Result) -> None:
@@ -244,6 +262,9 @@ class UpscalePanel(QWidget):
             return
         frame: UpscaleFrame = result.value
         self.frame = frame
+        if frame.curve is not None:
+            self._curve_wanted = False
+            self.plots.set_curve(frame.curve)
         for name in COLUMNS:
             view = self.views[name]
             view.clear_message()

@@ -72,8 +72,16 @@ def test_the_view_shows_every_column_with_its_figures_and_follows_the_blend(qtbo
     srgan = torch.from_numpy(frame.images["srgan"]).permute(2, 0, 1)[None].float() / 255
     assert psnr(truth, srgan)[0] == pytest.approx(frame.psnr["srgan"], abs=0.05)
 
+    # the trade-off over the blend, measured once for this input: its ends are the two weight sets
+    curve = panel.plots.curve
+    assert curve is not None and len(curve.blends) == 11
+    assert curve.psnr[0] == pytest.approx(frame.psnr["srresnet"]) and curve.psnr[-1] == pytest.approx(frame.psnr["srgan"])
+    assert curve.bicubic_psnr == pytest.approx(frame.psnr["bicubic"])
+    assert 0 < curve.bicubic_sharpness < 1           # a bicubic upscale is blurrier than its truth
+
     panel.set_blend(0.0)
     frame = wait_frame(qtbot, panel, 0.0)
+    assert frame.curve is None                       # not measured again for a new blend
     assert np.array_equal(frame.images["blend"], frame.images["srresnet"])
     panel.set_blend(1.0)
     frame = wait_frame(qtbot, panel, 1.0)

@@ -13,7 +13,14 @@ from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.generative import build_model, capability_names, declared_capabilities
 from models.metadata import CheckpointMetadata
 from models.nets.sr import SRConfig, SRDiscriminator, SRGenerator, SRPair
-from models.upscale import bicubic_upscale, downscale, interpolate_weights, psnr, ssim
+from models.upscale import (
+    bicubic_upscale,
+    downscale,
+    interpolate_weights,
+    psnr,
+    sharpness,
+    ssim,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -114,6 +121,11 @@ def test_psnr_and_ssim_per_image():
     assert (ssim(truth, 1 - truth) < 0).all()          # an inverted image is anti-correlated
     with pytest.raises(ValueError, match="one shape"):
         psnr(truth, off[:1])
+    # stripes two pixels wide are all edges; downscaled by their period and enlarged again they are
+    # a nearly flat grey
+    stripes = (torch.arange(16) % 4 < 2).float().expand(16, 16).reshape(1, 1, 16, 16)
+    assert sharpness(torch.zeros(1, 1, 8, 8))[0] == 0
+    assert sharpness(stripes)[0] > 0.2 and sharpness(bicubic_upscale(downscale(stripes, 4), 4))[0] < 0.05
 
 
 def test_a_bundle_round_trips_through_our_checkpoint_format(tmp_path):
