@@ -1,7 +1,8 @@
 """The quality report of an upscaler, for `latent-explorer evaluate`: every test image is
 downscaled the way the model was trained, then upscaled by bicubic interpolation, by the SRResNet
 weights (blend 0) and by the SRGAN weights (blend 1). Each output is measured against the truth
-(PSNR and SSIM, scikit-image's), by the classifier (does upscaling recover the class?) and by its
+(PSNR and SSIM, scikit-image's), by its sharpness (mean Sobel edge magnitude over the truth's),
+by the classifier (does upscaling recover the class?) and by its
 classifier-FID against the test set itself.
 
 A step iterator (models/steps.py) like the other reports; JSON-ready result.
@@ -17,7 +18,7 @@ from models import metrics as m
 from models.data import ImageDataset
 from models.generative import GenerativeModel
 from models.steps import Steps
-from models.upscale import psnr, ssim
+from models.upscale import psnr, sharpness, ssim
 
 METHODS = ("bicubic", "srresnet", "srgan")
 TITLES = {"bicubic": "bicubic", "srresnet": "SRResNet (blend 0)", "srgan": "SRGAN (blend 1)"}
@@ -40,7 +41,7 @@ def upscaler_report_steps(model: GenerativeModel, judge: GenerativeModel, data: 
     count = len(data) if n is None else min(int(n), len(data))
     work = m.WorkCount(count, "upscaling and measuring the test images")
     classify = m.classifier_outputs(judge)
-    outputs: dict[str, dict[str, list]] = {k: {"psnr": [], "ssim": [], "feats": [], "probs": []}
+    outputs: dict[str, dict[str, list]] = {k: {"psnr": [], "ssim": [], "sharpness": [], "feats": [], "probs": []}
                                            for k in ("truth", *METHODS)}
     for start in range(0, count, batch_size):
         truth = data.tensor(np.arange(start, min(count, start + batch_size))).to(model.device)
@@ -51,6 +52,7 @@ def upscaler_report_steps(model: GenerativeModel, judge: GenerativeModel, data: 
             feats, probs = classify(x)
             outputs[key]["feats"].append(feats)
             outputs[key]["probs"].append(probs)
+            outputs[key]["sharpness"].append(sharpness(x))
             if key in METHODS:
                 outputs[key]["psnr"].append(psnr(truth, x))
                 outputs[key]["ssim"].append(ssim(truth, x))
@@ -59,12 +61,14 @@ def upscaler_report_steps(model: GenerativeModel, judge: GenerativeModel, data: 
     labels = data.labels[:count]
     has_labels = bool((labels >= 0).all()) and len(data.class_names) > 0
     truth_stats = m.feature_statistics(torch.cat(outputs["truth"]["feats"]))
+    truth_sharpness = float(np.mean(np.concatenate(outputs["truth"]["sharpness"]))) or 1.0
     rows: dict[str, dict[str, Any]] = {}
     for key in METHODS:
         o = outputs[key]
         rows[key] = {
             "psnr_db": float(np.mean(np.concatenate(o["psnr"]))),
             "ssim": float(np.mean(np.concatenate(o["ssim"]))),
+            "sharpness": float(np.mean(np.concatenate(o["sharpness"]))) / truth_sharpness,
             "classifier_accuracy": m.accuracy(torch.cat(o["probs"]), labels) if has_labels else None,
             "fid": m.fid_between(m.feature_statistics(torch.cat(o["feats"])), truth_stats),
         }
@@ -81,6 +85,7 @@ def upscaler_report_steps(model: GenerativeModel, judge: GenerativeModel, data: 
             "inputs: the test images downscaled by antialiased bicubic interpolation, as in training",
             ("FID: classifier features of each method's outputs against those of the test images themselves "
              "(the truth scores 0)"),
+            "sharpness: mean Sobel edge magnitude of the outputs over the truth's (1 = as much fine detail)",
             f"the classifier is right on {_percent(truth_accuracy)} of the true images",
         ] if has_labels else ["FID: classifier features of each method's outputs against the test images'"],
     }
@@ -105,11 +110,12 @@ def format_upscaler_report(r: dict[str, Any]) -> str:
     high = "x".join(map(str, model["image_shape"][1:]))
     lines = [(f"{model['name']} ({model['kind']}, x{model['scale']}: {low} -> {high}): {r['test_images']} "
               f"test images, classifier {r['classifier']['name']}"), "",
-             f"{'method':<20}{'PSNR (dB)':>10}{'SSIM':>8}{'accuracy':>10}{'FID':>9}"]
+             f"{'method':<20}{'PSNR (dB)':>10}{'SSIM':>8}{'sharpness':>11}{'accuracy':>10}{'FID':>9}"]
     for key in METHODS:
         row = r["methods"][key]
         acc = "n/a" if row["classifier_accuracy"] is None else f"{100 * row['classifier_accuracy']:.1f}%"
-        lines.append(f"{TITLES[key]:<20}{row['psnr_db']:>10.2f}{row['ssim']:>8.4f}{acc:>10}{row['fid']:>9.3f}")
+        lines.append(f"{TITLES[key]:<20}{row['psnr_db']:>10.2f}{row['ssim']:>8.4f}{row['sharpness']:>11.3f}{acc:>10}"
+                     f"{row['fid']:>9.3f}")
     lines += ["", f"SRResNet gains {r['psnr_gain_over_bicubic_db']:+.2f} dB over bicubic", "", "notes:"]
     lines += [f"  {note}" for note in r["notes"]]
     return "\n".join(lines)
