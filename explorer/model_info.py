@@ -79,7 +79,9 @@ class ModelInfo:
         """One line: kind, latent size, image size, classes."""
         c, h, w = self.image_shape
         latent = "x".join(str(s) for s in self.latent_shape)
-        parts = [self.kind_title, f"latent {latent}", f"{w}x{h}{'' if c == 1 else f'x{c}'}"]
+        # an image-to-image model's "latent" is its input image
+        parts = [self.kind_title, f"{'latent' if self.decodes_latents else 'input'} {latent}",
+                 f"{w}x{h}{'' if c == 1 else f'x{c}'}"]
         if self.num_classes:
             parts.append(f"{self.num_classes} classes")
         return " · ".join(parts)
