@@ -141,6 +141,7 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
                      f"strongly biased upwards; compare it with the floor, measured at the same size")
 
     fid_floor = None
+    kid_floor: tuple[float, float] | None = None
     floor_pr = None
     # precision and recall are measured against training images, as many as samples when there
     # are enough (Kynkaanniemi et al.): a small test set's neighbour balls would be too wide
@@ -151,6 +152,7 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
         picked = np.sort(rng.choice(len(train), size=floor_n, replace=False))
         train_feats, _ = yield from m.dataset_output_steps(judge, train, picked, batch_size=batch_size, work=work)
         fid_floor = m.fid_between(m.feature_statistics(train_feats), test_stats)
+        kid_floor = m.kernel_distance(train_feats, test_feats, seed=seed)
         pr_reference = train_feats
         floor_pr = _precision_recall(train_feats, test_feats)     # held-out real images, measured alike
         if floor_n < n:
@@ -197,6 +199,7 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
         notes.append(f"the {model.kind.title} is sampled with {sampler} for evaluation")
     coverage = head["coverage"]
     pr = _precision_recall(pr_reference, head["features"])
+    kid = m.kernel_distance(head["features"], test_feats, seed=seed)
     return {
         "model": _describe(model),
         "classifier": {"name": judge.name, "test_accuracy": classifier_accuracy,
@@ -209,6 +212,9 @@ def evaluate_steps(model: GenerativeModel, judge: GenerativeModel, data: ImageDa
         "fid": head["fid"],
         "fid_floor": fid_floor,
         "floor_samples": floor_n if fid_floor is not None else 0,
+        "kid": kid[0],
+        "kid_std": kid[1],
+        "kid_floor": kid_floor[0] if kid_floor else None,
         "coverage": coverage,
         "coverage_min_share": coverage["min_share"],
         "coverage_entropy": coverage["entropy_bits"],
@@ -284,7 +290,7 @@ def metadata_summary(report: dict[str, Any]) -> dict[str, Any]:
     }
     if report["conditional_accuracy"] is not None:
         out["conditional_accuracy"] = report["conditional_accuracy"]
-    for key in ("precision", "recall", "precision_floor", "recall_floor"):
+    for key in ("kid", "kid_floor", "precision", "recall", "precision_floor", "recall_floor"):
         if report.get(key) is not None:
             out[key] = report[key]
     if report["guidance"]:

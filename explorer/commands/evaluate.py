@@ -103,6 +103,10 @@ def format_report(r: dict[str, Any]) -> str:
         ("coverage_entropy", f"{cov['entropy_bits']:.3f} of {cov['max_entropy_bits']:.3f} bits"),
         ("confident_share", number(r["confident_share"], "%")),
     ]
+    if r.get("kid") is not None:
+        floor = r.get("kid_floor")
+        rows.append(("kid", f"{r['kid']:.4g} ± {r['kid_std']:.2g}"
+                     + (f"  (training images: {floor:.4g})" if floor is not None else "")))
     for key in ("precision", "recall"):
         if r.get(key) is not None:
             real = r.get(f"{key}_floor")

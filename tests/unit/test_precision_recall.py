@@ -64,6 +64,10 @@ def test_the_report_holds_precision_and_recall_with_their_real_reference(tiny_mo
     assert report["recall_floor"] == m.manifold_share(test_feats, train_feats)
     sample_feats, _ = yield_free_features(gan, judge, 20)
     assert report["precision"] == m.manifold_share(train_feats, sample_feats)
+    # KID beside them: the samples' against the test set, its floor the training images'
+    assert report["kid"] == pytest.approx(m.kernel_distance(sample_feats, test_feats, seed=0)[0])
+    assert report["kid_floor"] == pytest.approx(m.kernel_distance(train_feats, test_feats, seed=0)[0])
+    assert report["kid_std"] >= 0
 
 
 def yield_free_features(gan, judge, n: int):
