@@ -14,7 +14,7 @@ from models.recipes import BUNDLED
 
 BUNDLED_FILES = resources.bundled_checkpoints()
 MODEL_KIND = {"vae": "vae", "cvae": "vae", "gan": "gan", "dcgan": "gan", "cgan": "gan", "ddpm": "ddpm",
-              "classifier": "classifier"}   # training kind -> the adapter's kind
+              "classifier": "classifier", "srgan": "srgan"}   # training kind -> the adapter's kind
 
 
 def image_shape(name: str) -> list[int]:
@@ -57,13 +57,16 @@ def test_bundled_metadata_records_the_recipe_and_the_measured_figures(name):
     assert training["recipe"]["kind"] == recipe.kind
     assert training["seed"] == recipe.seed and training["epochs"] == recipe.epochs
     assert training["hardware"] and training["time_s"] > 0
-    assert all(len(curve) == recipe.epochs or recipe.kind == "classifier"
+    assert all(len(curve) == recipe.epochs or recipe.kind in ("classifier", "srgan")   # two phases
                for curve in training["loss_curve"].values())
     names = COLOUR_GROUPS if recipe.data == "emoji" else FASHION_MNIST_CLASSES
     assert meta["class_names"] == list(names)
     metrics = meta["metrics"]
     if recipe.kind == "classifier":
         assert metrics["test_accuracy"] > 0.85
+    elif recipe.kind == "srgan":     # an upscaler's figures: the targets
+        assert metrics["srresnet_psnr_db"] >= metrics["bicubic_psnr_db"] + 3
+        assert metrics["srgan_fid"] < metrics["srresnet_fid"] < metrics["bicubic_fid"]
     else:
         assert math.isfinite(metrics["fid"]) and metrics["fid"] > 0
         assert metrics["samples"] >= 1000
