@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from models.diffusion import DDIMSampler, DDPMSampler, NoiseSchedule, ScheduleConfig, Step, sample_steps
 from models.layer_weights import latent_weight_matrices
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
+from models.nets.cyclegan import CycleGAN, CycleGANConfig
 from models.nets.gan import DCGANConfig, DCGANGenerator, MLPGANConfig, MLPGenerator
 from models.nets.sr import SRConfig, SRPair
 from models.nets.unet import UNet, UNetConfig
@@ -52,6 +53,7 @@ class ModelKind(str, Enum):
     DDPM = "ddpm"
     CLASSIFIER = "classifier"
     SRGAN = "srgan"
+    CYCLEGAN = "cyclegan"
 
     @property
     def title(self) -> str:
@@ -175,6 +177,37 @@ class Classifier:
     def features_differentiable(self, x: Tensor) -> Tensor:
         """Like features, keeping the graph (the perceptual term of GAN inversion)."""
         return self._net.features(x.to(self._device(), torch.float32))
+
+
+class Translator:
+    """Images of one domain to the other (a CycleGAN): `a_to_b` is G, `b_to_a` is F, both taking
+    and giving images (n, C, H, W) in [0, 1]; `domain_a` and `domain_b` name the domains."""
+
+    def __init__(self, net: CycleGAN, domain_a: str, domain_b: str, device: Callable[[], torch.device]):
+        self._net = net
+        self._device = device
+        self.domain_a = domain_a
+        self.domain_b = domain_b
+        self.image_shape = tuple(int(s) for s in net.config.image_shape)
+
+    def a_to_b(self, x: Tensor) -> Tensor:
+        return self._run(self._net.g_ab, x)
+
+    def b_to_a(self, x: Tensor) -> Tensor:
+        return self._run(self._net.g_ba, x)
+
+    def translate(self, x: Tensor, reverse: bool = False) -> Tensor:
+        """a_to_b, or b_to_a when `reverse`."""
+        return self.b_to_a(x) if reverse else self.a_to_b(x)
+
+    @torch.inference_mode()
+    def _run(self, generator: nn.Module, x: Tensor) -> Tensor:
+        x = x.to(self._device(), torch.float32)
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(f"this translator takes {'x'.join(map(str, self.image_shape))} images, got "
+                             f"{'x'.join(map(str, x.shape[1:]))}")
+        out = (generator(x * 2 - 1) + 1) / 2
+        return check_finite(out, "the translator").clamp(0, 1)
 
 
 class Upscaler:
@@ -555,6 +588,42 @@ class UpscalerModel(GenerativeModel):
         return frozenset({"upscaler"})
 
 
+class TranslatorModel(GenerativeModel):
+    """A CycleGAN's two generators. It has no prior: its input, the "latent", is an image of
+    domain A, and `decode` translates it to domain B."""
+
+    kind = ModelKind.CYCLEGAN
+    net: CycleGAN
+
+    def __init__(self, net: CycleGAN, metadata: dict[str, Any]):
+        super().__init__(net, metadata)
+        self.prior = None
+        self.translator = Translator(net, *domain_names(metadata), lambda: self.device)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in self.net.config.image_shape)
+
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        return self.translator.a_to_b(z)
+
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return frozenset({"translator"})
+
+
+def domain_names(metadata: dict[str, Any]) -> tuple[str, str]:
+    """The names of a translator's domains A and B from its metadata ("domain A", "domain B" where
+    the file does not say)."""
+    domains = metadata.get("domains")
+    names = []
+    for key in ("a", "b"):
+        domain = domains.get(key) if isinstance(domains, dict) else None
+        name = domain.get("name") if isinstance(domain, dict) else None
+        names.append(name if isinstance(name, str) and name else f"domain {key.upper()}")
+    return names[0], names[1]
+
+
 def _with_null(labels: Tensor, num_classes: int) -> Tensor:
     """Conditional labels followed by the null class, for one batched CFG forward pass."""
     if labels.is_floating_point():  # class weights (n, K): the null class is a one-hot K+1 row
@@ -590,6 +659,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "unet-ddpm": Architecture(UNetConfig, UNet, DDPMModel),
     "ae-classifier": Architecture(ClassifierConfig, AutoencoderClassifier, ClassifierModel),
     "srgan": Architecture(SRConfig, SRPair, UpscalerModel),
+    "cyclegan": Architecture(CycleGANConfig, CycleGAN, TranslatorModel),
 }
 
 

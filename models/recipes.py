@@ -35,6 +35,12 @@ BUNDLED: dict[str, TrainOptions] = {
     # then SRGAN; the content loss uses the bundled classifier's conv features (models/sr_train.py)
     "srgan": TrainOptions(kind="srgan", epochs=3, seed=13, half=True,
                           arch={"scale": 4, "channels": 32, "blocks": 6}),
+    # unpaired translators (models/cyclegan_train.py), batches of 16 drawn from each domain in its
+    # own order; the sketch translator's edge maps are Canny's of the training images (models/edges.py)
+    "cyclegan-footwear": TrainOptions(kind="cyclegan", epochs=4, batch_size=16, seed=21, half=True,
+                                      domain_a="Sneaker", domain_b="Ankle boot"),
+    "cyclegan-sketch": TrainOptions(kind="cyclegan", epochs=3, batch_size=16, seed=22, half=True,
+                                    domain_a="edges", domain_b="all", epoch_size=12000),
 }
 for _name, _options in BUNDLED.items():
     _options.name = _name

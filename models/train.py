@@ -34,8 +34,9 @@ from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLP
 from models.nets.unet import UNet, UNetConfig
 from models.nets.vae import VAE, VAEConfig
 from models.sr_train import train_srgan
+from models.cyclegan_train import train_cyclegan
 
-KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier", "srgan")
+KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier", "srgan", "cyclegan")
 
 
 @dataclass
@@ -55,6 +56,10 @@ class TrainOptions:
     flip: bool = False               # mirror a random half of every batch left to right
     diff_augment: bool = False       # GANs: DiffAugment (translation, cutout) on D's inputs
     ema_decay: float = 0.0           # GANs: keep and save a moving average of G's weights
+    domain_a: str | None = None      # cyclegan: the two domains (models/domains.py)
+    domain_b: str | None = None
+    epoch_size: int | None = None    # cyclegan: pairs drawn per epoch (None: the larger domain)
+    identity_weight: float | None = None   # cyclegan: None for half the cycle weight
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4, "dcgan": 2e-4, "cgan": 2e-4, "ddpm": 1e-3, "classifier": 1e-3,
-              "srgan": 5e-4}
+              "srgan": 5e-4, "cyclegan": 2e-4}
 DEFAULT_LATENT = {"vae": 16, "cvae": 16, "gan": 64, "dcgan": 64, "cgan": 64}
 
 
@@ -427,7 +432,7 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
 
 
 TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": train_gan, "cgan": train_gan,
-            "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan}
+            "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan, "cyclegan": train_cyclegan}
 
 
 def train(options: TrainOptions, data: ImageDataset, out: str | Path,
