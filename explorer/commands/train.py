@@ -41,26 +41,42 @@ def run(args: argparse.Namespace) -> int:
         if args.kind != "srgan":
             return fail(f"--scale is the upscaling factor of srgan; {args.kind} has none")
         arch["scale"] = args.scale
+    translator_options = (args.domain_a, args.domain_b, args.epoch_size, args.identity_weight)
+    if args.kind != "cyclegan" and any(v is not None for v in translator_options):
+        return fail(f"--domain-a, --domain-b, --epoch-size and --identity-weight are cyclegan's; {args.kind} has none")
+    if args.kind == "cyclegan" and not (args.domain_a and args.domain_b):
+        return fail("cyclegan translates between two domains: pass --domain-a SPEC --domain-b SPEC, each class "
+                    "names ('Sneaker'), 'all', 'edges[:CLASSES]' or a folder of pictures")
     options = TrainOptions(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            latent_dim=args.latent_dim, seed=args.seed, device=args.device, half=args.half,
                            name=args.name or Path(args.out).stem, arch=arch, bfloat16=args.bfloat16,
-                           flip=args.flip)
+                           flip=args.flip, domain_a=args.domain_a, domain_b=args.domain_b,
+                           epoch_size=args.epoch_size, identity_weight=args.identity_weight)
     shape = None        # the data's own: 1 x 28 x 28 for Fashion-MNIST and folders, 3 x 64 x 64 for emoji
     if args.image_size is not None or args.channels is not None:
         shape = (args.channels or 3, args.image_size or 64, args.image_size or 64)
     try:
-        data = load_dataset(args.data, split="train", image_shape=shape)
+        data = load_dataset(_data_of(args), split="train", image_shape=shape)
     except DataError as e:
         return fail(str(e))
     try:
         with progress(f"training {args.kind}", unit="steps") as show:
             meta = train(options, data, args.out, progress=training_progress(show))
-    except (ValueError, TypeError, RuntimeError) as e:
+    except (ValueError, TypeError, RuntimeError, DataError) as e:
         return fail(str(e))
     curve = meta["training"]["loss_curve"]
     last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in curve.items() if v)
     print(f"wrote {args.out}  ({meta['training']['time_s']} s on {meta['training']['hardware']}; last epoch: {last})")
     return 0
+
+
+def _data_of(args: argparse.Namespace) -> str | None:
+    """--data; for a translator between two picture folders without it, the first folder (whose
+    pictures set the image shape), so no Fashion-MNIST is needed."""
+    folders = [spec for spec in (args.domain_a, args.domain_b) if spec and Path(spec).is_dir()]
+    if args.data is None and args.kind == "cyclegan" and len(folders) == 2:
+        return folders[0]
+    return args.data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -92,4 +108,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="srgan: the upscaling factor, each side of the input is the image's / SCALE (default: 4)")
     p.add_argument("--name", help="model name recorded in the checkpoint (default: the file name)")
     p.add_argument("--arch", help="extra network config as JSON, e.g. '{\"base_channels\": 16}'")
+    p.add_argument("--domain-a", metavar="SPEC", help="cyclegan: domain A, class names of the data ('Sneaker', "
+                   "'Shirt,Coat'), 'all', 'edges[:CLASSES]' (Canny edge maps of those images) or a folder of pictures")
+    p.add_argument("--domain-b", metavar="SPEC", help="cyclegan: domain B, as --domain-a")
+    p.add_argument("--epoch-size", type=whole(1, 10_000_000), metavar="PAIRS",
+                   help="cyclegan: pairs drawn per epoch (default: the larger domain's size)")
+    p.add_argument("--identity-weight", type=real(0, 1000), help="cyclegan: weight of the identity losses "
+                   "(default: half the cycle weight of 10)")
     p.set_defaults(func=run)
