@@ -49,8 +49,23 @@ def exit_code(interrupt: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
 
 
+_notes: list[Callable[[], str | None]] = []
+
+
+@contextmanager
+def interrupt_note(note: Callable[[], str | None]) -> Iterator[None]:
+    """While the block runs, an interruption also prints what `note()` says (when not None):
+    what the user can do about the work that stopped."""
+    _notes.append(note)
+    try:
+        yield
+    finally:
+        _notes.remove(note)
+
+
 def report_interrupt(interrupt: KeyboardInterrupt) -> int:
-    """Abandons the writes still in progress, says so on stderr and returns the exit code."""
+    """Abandons the writes still in progress, says so on stderr (with the notes of the blocks
+    under `interrupt_note`) and returns the exit code."""
     unwritten = abandon_writes()
     what = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
     if unwritten:
@@ -58,6 +73,10 @@ def report_interrupt(interrupt: KeyboardInterrupt) -> int:
     else:
         detail = "no file was left half-written"
     print(f"\nlatent-explorer: {what}; {detail}", file=sys.stderr, flush=True)
+    for note in list(_notes):
+        text = note()
+        if text:
+            print(f"latent-explorer: {text}", file=sys.stderr, flush=True)
     return exit_code(interrupt)
 
 

@@ -22,21 +22,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.atomic import remove_quietly
 from models.augment import diff_augment
 from models.checkpoint import save_checkpoint
 from models.data import ImageDataset
 from models.devices import pick_device
 from models.diffusion import NoiseSchedule, ScheduleConfig
 from models.generative import ARCHITECTURES
+from models.lapgan_train import train_lapgan
 from models.metadata import CheckpointMetadata, DatasetInfo, ScheduleInfo, TrainingInfo
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
 from models.nets.unet import UNet, UNetConfig
 from models.nets.vae import VAE, VAEConfig
+from models.train_state import check_same_run, read_state, restore, state_of, state_path_for, write_state
 from models.sr_train import train_srgan
 from models.cyclegan_train import train_cyclegan
 
-KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier", "srgan", "cyclegan")
+KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier", "srgan", "lapgan", "cyclegan")
 
 
 @dataclass
@@ -56,6 +59,7 @@ class TrainOptions:
     flip: bool = False               # mirror a random half of every batch left to right
     diff_augment: bool = False       # GANs: DiffAugment (translation, cutout) on D's inputs
     ema_decay: float = 0.0           # GANs: keep and save a moving average of G's weights
+    resume: str | None = None        # a training state (OUT.state) to continue from
     domain_a: str | None = None      # cyclegan: the two domains (models/domains.py)
     domain_b: str | None = None
     epoch_size: int | None = None    # cyclegan: pairs drawn per epoch (None: the larger domain)
@@ -76,7 +80,7 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4, "dcgan": 2e-4, "cgan": 2e-4, "ddpm": 1e-3, "classifier": 1e-3,
-              "srgan": 5e-4, "cyclegan": 2e-4}
+              "srgan": 5e-4, "lapgan": 2e-4, "cyclegan": 2e-4}
 DEFAULT_LATENT = {"vae": 16, "cvae": 16, "gan": 64, "dcgan": 64, "cgan": 64}
 
 
@@ -105,6 +109,24 @@ class Trainer:
         self.loss_curve: dict[str, list[float]] = {}
         self.step_curve: dict[str, list[float]] = {}
         self.start = time.perf_counter()
+        self.earlier_s = 0.0                  # time spent in earlier sittings of a resumed run
+        self.steps_done = 0                   # optimisation steps over all epochs and stages
+        self.epochs_done = 0
+        self.tracked: dict[str, Any] = {}     # what a training state saves and restores
+        self.state_path: Path | None = None   # where the state goes after each epoch
+        self.saved: dict[str, Any] | None = None
+        if options.resume:
+            self.saved = read_state(options.resume)
+            check_same_run(self.saved, dataclasses.asdict(options), len(self.images), Path(options.resume))
+
+    def track(self, **objects: Any) -> None:
+        """Registers what a training state must hold to continue the run: networks, optimizers,
+        schedules, weight averages (anything with a state_dict) and random generators. Register
+        everything an epoch changes before that epoch's `run_epochs`."""
+        self.tracked.update(objects)
+
+    def elapsed(self) -> float:
+        return self.earlier_s + time.perf_counter() - self.start
 
     @property
     def conditional_classes(self) -> int:
@@ -141,19 +163,52 @@ class Trainer:
         total = total or epochs
         steps = self.steps_per_epoch()
         for epoch in range(1, epochs + 1):
+            if self.saved is not None:
+                if offset + epoch <= self.saved["epochs_done"]:
+                    continue                  # done in an earlier sitting
+                self._restore()
             sums: dict[str, float] = {}
             for step, (x, y) in enumerate(self.batches(), start=1):
                 losses = step_fn(x, y)
+                self.steps_done += 1
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + v
                     self.step_curve.setdefault(k, []).append(v)
                 if self.progress and (step % 20 == 0 or step == steps):
                     done = (offset + epoch - 1) * steps + step
-                    elapsed = time.perf_counter() - self.start
+                    elapsed = self.elapsed()
                     remaining = elapsed / done * (total * steps - done)
                     self.progress(Progress(offset + epoch, total, step, steps, losses, elapsed, remaining))
             for k, v in sums.items():
                 self.loss_curve.setdefault(k, []).append(v / steps)
+            self.epochs_done = offset + epoch
+            if self.state_path is not None and self.tracked:
+                self._save()
+
+    def _save(self) -> None:
+        write_state(self.state_path, {
+            "options": dataclasses.asdict(self.options), "images": len(self.images),
+            "epochs_done": self.epochs_done, "steps_done": self.steps_done, "elapsed_s": self.elapsed(),
+            "loss_curve": self.loss_curve, "step_curve": self.step_curve,
+            "torch_rng": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
+            "objects": {name: state_of(obj) for name, obj in self.tracked.items()}})
+
+    def _restore(self) -> None:
+        """Puts the saved run's state back, once, where its first unfinished epoch starts."""
+        saved, self.saved = self.saved, None
+        if not self.tracked:
+            raise ValueError(f"train {self.options.kind} cannot resume a run; start it again without --resume")
+        missing = sorted(set(saved["objects"]) ^ set(self.tracked))
+        if missing:
+            raise ValueError(f"the training state does not fit this training loop (it differs in "
+                             f"{', '.join(missing)}); start again without --resume")
+        for name, obj in self.tracked.items():
+            restore(obj, saved["objects"][name])
+        torch.set_rng_state(saved["torch_rng"])
+        self.shuffle.set_state(saved["shuffle"])
+        self.epochs_done, self.steps_done = saved["epochs_done"], saved["steps_done"]
+        self.loss_curve, self.step_curve = saved["loss_curve"], saved["step_curve"]
+        self.earlier_s, self.start = saved["elapsed_s"], time.perf_counter()
 
     def metadata(self, kind: str, architecture: str, config: Any, model_latent: tuple[int, ...],
                  extra: dict[str, Any] | None = None) -> CheckpointMetadata:
@@ -183,7 +238,7 @@ class Trainer:
                 hardware=hardware(self.device),
                 device=self.device.type,
                 torch=torch.__version__,
-                time_s=round(time.perf_counter() - self.start, 1),
+                time_s=round(self.elapsed(), 1),
                 loss_curve={k: [round(v, 5) for v in vs] for k, vs in self.loss_curve.items()},
                 step_losses={k: _coarse(vs) for k, vs in self.step_curve.items()},
             ),
@@ -216,20 +271,18 @@ def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     opt = _adam(net.parameters(), tr.lr)
     total_steps = o.epochs * tr.steps_per_epoch()
     warmup = max(1, total_steps // 10)   # KL annealing avoids early posterior collapse
-    step = 0
+    tr.track(net=net, opt=opt)
 
     def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
-        nonlocal step
         with tr.autocast():
             logits, mu, logvar = net(x, y if classes else None)
         recon = F.binary_cross_entropy_with_logits(logits.float(), x, reduction="sum") / len(x)
         kl = -0.5 * torch.sum(1 + logvar.float() - mu.float() ** 2 - logvar.float().exp()) / len(x)
-        beta = min(1.0, (step + 1) / warmup)
+        beta = min(1.0, (tr.steps_done + 1) / warmup)
         loss = recon + beta * kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        step += 1
         return {"loss": (recon + kl).item(), "recon": recon.item(), "kl": kl.item()}
 
     tr.run_epochs(o.epochs, step_fn)
@@ -253,6 +306,8 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
     augment_noise = torch.Generator().manual_seed(o.seed + 2)
     ema = EMA(gen, o.ema_decay) if o.ema_decay else None
+    tr.track(gen=gen, disc=disc, opt_g=opt_g, opt_d=opt_d, noise=noise, augment_noise=augment_noise,
+             **({"ema": ema} if ema is not None else {}))
 
     def seen(images: Tensor) -> Tensor:
         """What D is shown: the images, or their DiffAugment (the same for real and generated)."""
@@ -326,6 +381,13 @@ class EMA:
         self.shadow = copy.deepcopy(net).eval().requires_grad_(False)
         self.updates = 0
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"shadow": self.shadow.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.shadow.load_state_dict(state["shadow"])
+        self.updates = int(state["updates"])
+
     @torch.no_grad()
     def update(self, net: nn.Module) -> None:
         self.updates += 1
@@ -361,6 +423,7 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     sched = one_cycle(opt, tr.lr, total)
     noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
     p_uncond = 0.1
+    tr.track(net=net, ema=ema, opt=opt, sched=sched, noise=noise)
 
     def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
         n = len(x)
@@ -414,6 +477,7 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     head_params = [p for n, p in net.named_parameters() if n.startswith("head")]
     opt_head = _adam([{"params": head_params, "lr": tr.lr}, {"params": encoder_params, "lr": tr.lr / 2}], tr.lr)
     decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt_head, T_max=o.epochs * tr.steps_per_epoch())
+    tr.track(net=net, opt_ae=opt_ae, opt_head=opt_head, decay=decay)
 
     def head_step(x: Tensor, y: Tensor) -> dict[str, float]:
         with tr.autocast():
@@ -432,7 +496,8 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
 
 
 TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": train_gan, "cgan": train_gan,
-            "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan, "cyclegan": train_cyclegan}
+            "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan,
+            "lapgan": train_lapgan, "cyclegan": train_cyclegan}
 
 
 def train(options: TrainOptions, data: ImageDataset, out: str | Path,
@@ -440,11 +505,13 @@ def train(options: TrainOptions, data: ImageDataset, out: str | Path,
     """Trains one model and writes its checkpoint atomically; returns the metadata written (as
     JSON, without the format, dtype and digest that saving adds)."""
     trainer = Trainer(options, data, progress)
+    trainer.state_path = state_path_for(out)
     net, meta = TRAINERS[options.kind](trainer)
     assert meta.architecture in ARCHITECTURES
     net = net.to("cpu").eval()
     meta = dataclasses.replace(meta, training=dataclasses.replace(
-        meta.training, time_s=round(time.perf_counter() - trainer.start, 1),
+        meta.training, time_s=round(trainer.elapsed(), 1),
         threads=torch.get_num_threads(), cpu_count=os.cpu_count()))
     save_checkpoint(out, net, meta, half=options.half)
+    remove_quietly(trainer.state_path)      # the run is complete: its checkpoint replaces the state
     return meta.to_json()

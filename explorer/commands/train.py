@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from explorer.commands import fail
 from explorer.commands.arguments import MAX_BATCH_SIZE, real, seed, whole
 from explorer.commands.progress import ProgressLine, progress
+from explorer.interrupts import interrupt_note
 from models.limits import MAX_IMAGE_SIDE
 
 MAX_EPOCHS = 100_000
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     options = TrainOptions(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            latent_dim=args.latent_dim, seed=args.seed, device=args.device, half=args.half,
                            name=args.name or Path(args.out).stem, arch=arch, bfloat16=args.bfloat16,
-                           flip=args.flip, domain_a=args.domain_a, domain_b=args.domain_b,
+                           flip=args.flip, resume=args.resume, domain_a=args.domain_a, domain_b=args.domain_b,
                            epoch_size=args.epoch_size, identity_weight=args.identity_weight)
     shape = None        # the data's own: 1 x 28 x 28 for Fashion-MNIST and folders, 3 x 64 x 64 for emoji
     if args.image_size is not None or args.channels is not None:
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     except DataError as e:
         return fail(str(e))
     try:
-        with progress(f"training {args.kind}", unit="steps") as show:
+        with progress(f"training {args.kind}", unit="steps") as show, interrupt_note(lambda: resume_hint(args.out)):
             meta = train(options, data, args.out, progress=training_progress(show))
     except (ValueError, TypeError, RuntimeError, DataError) as e:
         return fail(str(e))
@@ -68,6 +69,18 @@ def run(args: argparse.Namespace) -> int:
     last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in curve.items() if v)
     print(f"wrote {args.out}  ({meta['training']['time_s']} s on {meta['training']['hardware']}; last epoch: {last})")
     return 0
+
+
+def resume_hint(out: str) -> str | None:
+    """What continues a stopped run writing `out`, when it has finished an epoch."""
+    from models.train_state import read_state, state_path_for
+
+    state = state_path_for(out)
+    try:
+        done = read_state(state)["epochs_done"]
+    except ValueError:
+        return None      # no epoch finished yet (or no state to trust)
+    return f"the state after epoch {done} is in {state}: the same command with --resume {state} continues from there"
 
 
 def _data_of(args: argparse.Namespace) -> str | None:
@@ -108,6 +121,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="srgan: the upscaling factor, each side of the input is the image's / SCALE (default: 4)")
     p.add_argument("--name", help="model name recorded in the checkpoint (default: the file name)")
     p.add_argument("--arch", help="extra network config as JSON, e.g. '{\"base_channels\": 16}'")
+    p.add_argument("--resume", metavar="STATE", help="continue a stopped run from the state it wrote after its last "
+                   "whole epoch (OUT.state, next to --out), with the same options")
     p.add_argument("--domain-a", metavar="SPEC", help="cyclegan: domain A, class names of the data ('Sneaker', "
                    "'Shirt,Coat'), 'all', 'edges[:CLASSES]' (Canny edge maps of those images) or a folder of pictures")
     p.add_argument("--domain-b", metavar="SPEC", help="cyclegan: domain B, as --domain-a")
