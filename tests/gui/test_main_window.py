@@ -113,7 +113,7 @@ def test_every_view_is_a_tab_and_a_dropped_gif_restores_its_interpolation(qtbot,
     context = AppContext(device="cpu", bundled={"vae": tiny_models["vae"], "cvae": tiny_models["cvae"]})
     w = MainWindow(context)
     qtbot.addWidget(w)
-    assert w.view_names() == ["latent", "interpolate", "compare", "diffusion"]
+    assert w.view_names()[:5] == ["latent", "interpolate", "compare", "diffusion", "upscale"]
     panel = w.interpolation_panel
     w.show()
     w.show_view("interpolate")        # the path is decoded while its tab is visible
@@ -265,4 +265,4 @@ def test_an_opened_model_goes_to_a_view_that_shows_it(qtbot, window):
     assert not upscaler.decodes_latents and vae.decodes_latents
     window.context.model_opened.emit(upscaler)
     assert window.latent_panel.info is vae and window.interpolation_panel.info is vae
-    assert window.current_view() == "latent"      # no view here shows it: the tab stays
+    assert window.current_view() == "upscale"     # the latent view does not show it: the upscale view does
