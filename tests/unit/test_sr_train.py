@@ -71,6 +71,23 @@ def test_cli_train_takes_the_scale_and_refuses_it_for_other_kinds(bars, tmp_path
     assert "does not divide" in capsys.readouterr().err
 
 
+def test_it_trains_on_a_folder_of_colour_pictures(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    out = tmp_path / "rgb.safetensors"
+    assert main(["train", "srgan", "--data", str(tmp_path), "--image-size", "16", "--channels", "3", "--scale", "2",
+                 "--epochs", "1", "--batch-size", "8", "--arch", json.dumps(SMALL), "--out", str(out),
+                 "--device", "cpu"]) == 0
+    meta = read_metadata(out)
+    assert meta["image_shape"] == [3, 16, 16] and meta["latent_shape"] == [3, 8, 8]
+    # no bundled classifier reads 16x16 colour images: the content loss is left out, and says so
+    assert meta["training"]["recipe"]["content_features"].startswith("none")
+    assert load_checkpoint(out).upscaler.upscale(torch.rand(1, 3, 8, 8)).shape == (1, 3, 16, 16)
+
+
 @pytest.fixture
 def sr_file(tmp_path):
     from models.checkpoint import save_checkpoint
