@@ -18,7 +18,8 @@ present or None:
 - `discriminator`: a realness score in [0, 1]
 - `sampler`: an iterative model (a DDPM) that makes an image in many steps
 - `classifier`: class probabilities and features of images (the bundled judge)
-- `pyramid`, `translator`, `upscaler`: reserved for LAPGAN, CycleGAN and SR models
+- `pyramid`: a LAPGAN's levels, each with its noise, and the images each level draws
+- `translator`, `upscaler`: reserved for CycleGAN and SR models
 
 `kind` is a label for people; no code branches on it.
 """
@@ -34,10 +35,12 @@ import torch
 from torch import Tensor, nn
 
 from models.diffusion import DDIMSampler, DDPMSampler, NoiseSchedule, ScheduleConfig, Step, sample_steps
+from models.lapgan_levels import PyramidLevels
 from models.layer_weights import latent_weight_matrices
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.cyclegan import CycleGAN, CycleGANConfig
 from models.nets.gan import DCGANConfig, DCGANGenerator, MLPGANConfig, MLPGenerator
+from models.nets.lapgan import LAPGANConfig, LAPGANGenerator
 from models.nets.sr import SRConfig, SRPair
 from models.nets.unet import UNet, UNetConfig
 from models.nets.vae import VAE, VAEConfig
@@ -481,6 +484,31 @@ class GANModel(GenerativeModel):
         return super().capabilities_of(config) | {"truncation", "early_layer", "latent_weights"}
 
 
+class LAPGANModel(GenerativeModel):
+    """A Laplacian pyramid GAN (models/nets/lapgan.py): the latent is one noise vector per level,
+    coarse to fine, and the `pyramid` capability shows what each level draws."""
+
+    kind = ModelKind.GAN
+    net: LAPGANGenerator
+
+    def __init__(self, net: LAPGANGenerator, metadata: dict[str, Any]):
+        super().__init__(net, metadata)
+        self.truncation = Truncation()
+        self.pyramid = PyramidLevels(net, self.labels_on_device, lambda: self.device)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.net.latent_dim,)
+
+    def _images(self, z: Tensor, labels: Labels) -> Tensor:
+        # a residual may overshoot the image range a little where the coarse image is near black
+        return ((self.net(z, labels) + 1) / 2).clamp(0, 1)
+
+    @classmethod
+    def capabilities_of(cls, config: dict[str, Any]) -> frozenset[str]:
+        return super().capabilities_of(config) | {"truncation", "pyramid"}
+
+
 class DDPMModel(GenerativeModel):
     """A noise-predicting UNet with its schedule; the latent is the starting noise x_T."""
 
@@ -660,6 +688,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "ae-classifier": Architecture(ClassifierConfig, AutoencoderClassifier, ClassifierModel),
     "srgan": Architecture(SRConfig, SRPair, UpscalerModel),
     "cyclegan": Architecture(CycleGANConfig, CycleGAN, TranslatorModel),
+    "lapgan": Architecture(LAPGANConfig, LAPGANGenerator, LAPGANModel),
 }
 
 

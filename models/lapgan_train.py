@@ -1,0 +1,98 @@
+"""Training a LAPGAN (Denton et al. 2015), behind `latent-explorer train lapgan`.
+
+Each batch is split into its Laplacian pyramid (models/pyramid.py). The base level is an
+ordinary GAN on the coarsest images; every finer level is a conditional GAN whose generator is
+given the real low-pass image (the real coarser image brought up) and draws the residual, and
+whose discriminator sees real or generated residuals beside that same low-pass image. So the
+levels learn independently and at once: one optimiser step per batch updates every level's
+discriminator, then every level's generator. Losses are the non-saturating GAN loss with
+one-sided label smoothing, Adam(2e-4, beta1 = 0.5), as the project's other GANs use.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from models import pyramid
+from models.nets.lapgan import LAPGANConfig, LAPGANDiscriminators, LAPGANGenerator
+
+if TYPE_CHECKING:
+    from models.train import Trainer
+
+REAL_TARGET = 0.9           # one-sided label smoothing (Salimans et al. 2016)
+
+
+def _d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    return (F.binary_cross_entropy_with_logits(real, torch.full_like(real, REAL_TARGET))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+
+
+def _g_loss(fake: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+def lapgan_config(tr: Trainer) -> LAPGANConfig:
+    """The network config from the options: `--latent-dim` sets the base level's noise size."""
+    o = tr.options
+    classes = tr.conditional_classes if o.arch.get("num_classes") else 0
+    arch = {k: tuple(v) if isinstance(v, list) else v for k, v in o.arch.items() if k != "num_classes"}
+    config = LAPGANConfig(image_shape=tr.image_shape, num_classes=classes, **arch)
+    if o.latent_dim:
+        config.noise_dims = (o.latent_dim, *config.noise_dims[1:])
+    return config
+
+
+def train_lapgan(tr: Trainer) -> tuple[nn.Module, Any]:
+    """Every level's generator and discriminator trained side by side; the generators are saved.
+    Class-conditional (CC-LAPGAN) with `--arch '{"num_classes": 10}'` (the data's classes)."""
+    o = tr.options
+    config = lapgan_config(tr)
+    gen = LAPGANGenerator(config).to(tr.device).train()
+    disc = LAPGANDiscriminators(config).to(tr.device).train()
+    opt_g = torch.optim.Adam(gen.parameters(), lr=tr.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=tr.lr, betas=(0.5, 0.999))
+    noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
+    levels = len(config.noise_dims)
+    conditional = config.num_classes > 0
+    tr.track(gen=gen, disc=disc, opt_g=opt_g, opt_d=opt_d, noise=noise)
+
+    def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
+        labels = y if conditional else None
+        real = pyramid.low_passes(x * 2 - 1, levels)                # coarse to fine
+        low = [pyramid.up(image) for image in real[:-1]]            # each finer level's low-pass
+        z = torch.randn(len(x), gen.latent_dim, device=tr.device, generator=noise)
+        with tr.autocast():
+            fakes = [gen.base(gen.noise(z, 0), labels)]
+            fakes += [level(low[k - 1], gen.noise(z, k), labels) for k, level in enumerate(gen.levels, start=1)]
+
+        def judged(images: list[Tensor], detach: bool) -> list[Tensor]:
+            images = [i.detach() for i in images] if detach else images
+            with tr.autocast():
+                out = [disc.base(images[0], labels)]
+                out += [d(low[k - 1], images[k], labels) for k, d in enumerate(disc.levels, start=1)]
+            return [o.float() for o in out]
+
+        real_residuals = [real[0]] + [real[k] - low[k - 1] for k in range(1, levels)]
+        d_real, d_fake = judged(real_residuals, False), judged(fakes, True)
+        d_losses = [_d_loss(r, f) for r, f in zip(d_real, d_fake)]
+        opt_d.zero_grad(set_to_none=True)
+        sum(d_losses).backward()
+        opt_d.step()
+        g_losses = [_g_loss(f) for f in judged(fakes, False)]
+        opt_g.zero_grad(set_to_none=True)
+        sum(g_losses).backward()
+        opt_g.step()
+        losses = {"d_loss": sum(v.item() for v in d_losses), "g_loss": sum(v.item() for v in g_losses)}
+        for k in range(levels):
+            losses[f"d{k}"] = d_losses[k].item()
+            losses[f"g{k}"] = g_losses[k].item()
+        return losses
+
+    tr.run_epochs(o.epochs, step_fn)
+    sides = "-".join(str(s) for s in gen.sides)
+    recipe = {"betas": [0.5, 0.999], "label_smoothing": REAL_TARGET,
+              "levels": f"{sides}, each trained on the real low-pass image"}
+    return gen, tr.metadata("gan", "lapgan", config, (gen.latent_dim,), {"recipe": recipe})
