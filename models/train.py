@@ -28,6 +28,7 @@ from models.checkpoint import save_checkpoint
 from models.data import ImageDataset
 from models.devices import pick_device
 from models.diffusion import NoiseSchedule, ScheduleConfig
+from models.distributed import Processes
 from models.generative import ARCHITECTURES
 from models.lapgan_train import train_lapgan
 from models.metadata import CheckpointMetadata, DatasetInfo, ScheduleInfo, TrainingInfo
@@ -99,9 +100,10 @@ class Trainer:
         self.options = options
         self.data = data
         self.progress = progress
-        self.device = pick_device(options.device, strict=True)
+        self.processes = Processes.from_environment()     # several under torchrun
+        self.device = self.processes.join(pick_device(options.device, strict=True))
         self.lr = options.lr or DEFAULT_LR[options.kind]
-        torch.manual_seed(options.seed)
+        torch.manual_seed(self.processes.seed(options.seed))
         self.shuffle = torch.Generator().manual_seed(options.seed)
         self.images = torch.as_tensor(data.images)   # uint8 (N, C, H, W), kept on the CPU
         self.labels = torch.as_tensor(data.labels)
@@ -115,6 +117,8 @@ class Trainer:
         self.tracked: dict[str, Any] = {}     # what a training state saves and restores
         self.state_path: Path | None = None   # where the state goes after each epoch
         self.saved: dict[str, Any] | None = None
+        if options.resume and self.processes.distributed:
+            raise ValueError("--resume continues a run of one process; run it without torchrun")
         if options.resume:
             self.saved = read_state(options.resume)
             check_same_run(self.saved, dataclasses.asdict(options), len(self.images), Path(options.resume))
@@ -124,6 +128,17 @@ class Trainer:
         schedules, weight averages (anything with a state_dict) and random generators. Register
         everything an epoch changes before that epoch's `run_epochs`."""
         self.tracked.update(objects)
+
+    def wrap(self, module: nn.Module, some_unused: bool = False) -> nn.Module:
+        """`module` as the training step should call it: in DistributedDataParallel under
+        torchrun (its gradients averaged over the processes), else itself. `some_unused`: a
+        step leaves some of its parameters without gradients."""
+        return self.processes.wrap(module, self.device, some_unused)
+
+    def generator(self, offset: int, device: torch.device | None = None) -> torch.Generator:
+        """A random generator for the loop's draws, seeded from the run's seed, the offset and the
+        process (so processes under torchrun do not repeat each other's draws)."""
+        return torch.Generator(device=device or self.device).manual_seed(self.processes.seed(self.options.seed + offset))
 
     def elapsed(self) -> float:
         return self.earlier_s + time.perf_counter() - self.start
@@ -147,10 +162,11 @@ class Trainer:
         order = torch.randperm(len(self.images), generator=self.shuffle)
         size = self.options.batch_size
         for b in range(self.steps_per_epoch()):   # the last, short batch is dropped
-            idx = order[b * size:(b + 1) * size]
+            whole = order[b * size:(b + 1) * size]
+            idx = self.processes.share(whole)       # every process draws the same, keeps its share
             x = self.images[idx].to(self.device, non_blocking=True).float().div_(255)
             if self.options.flip:
-                mirrored = (torch.rand(len(idx), generator=self.shuffle) < 0.5).to(self.device)
+                mirrored = self.processes.share(torch.rand(len(whole), generator=self.shuffle) < 0.5).to(self.device)
                 x = torch.where(mirrored[:, None, None, None], x.flip(3), x)
             yield x, self.labels[idx].to(self.device)
 
@@ -174,7 +190,7 @@ class Trainer:
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + v
                     self.step_curve.setdefault(k, []).append(v)
-                if self.progress and (step % 20 == 0 or step == steps):
+                if self.progress and self.processes.main and (step % 20 == 0 or step == steps):
                     done = (offset + epoch - 1) * steps + step
                     elapsed = self.elapsed()
                     remaining = elapsed / done * (total * steps - done)
@@ -182,7 +198,7 @@ class Trainer:
             for k, v in sums.items():
                 self.loss_curve.setdefault(k, []).append(v / steps)
             self.epochs_done = offset + epoch
-            if self.state_path is not None and self.tracked:
+            if self.state_path is not None and self.tracked and self.processes.main:
                 self._save()
 
     def _save(self) -> None:
@@ -268,6 +284,7 @@ def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     config = VAEConfig(image_shape=tr.image_shape, latent_dim=o.latent_dim or DEFAULT_LATENT[o.kind],
                        num_classes=classes, **o.arch)
     net = VAE(config).to(tr.device).train()
+    model = tr.wrap(net)
     opt = _adam(net.parameters(), tr.lr)
     total_steps = o.epochs * tr.steps_per_epoch()
     warmup = max(1, total_steps // 10)   # KL annealing avoids early posterior collapse
@@ -275,7 +292,7 @@ def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
 
     def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
         with tr.autocast():
-            logits, mu, logvar = net(x, y if classes else None)
+            logits, mu, logvar = model(x, y if classes else None)
         recon = F.binary_cross_entropy_with_logits(logits.float(), x, reduction="sum") / len(x)
         kl = -0.5 * torch.sum(1 + logvar.float() - mu.float() ** 2 - logvar.float().exp()) / len(x)
         beta = min(1.0, (tr.steps_done + 1) / warmup)
@@ -301,10 +318,11 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         config = DCGANConfig(latent_dim=latent, image_shape=tr.image_shape, num_classes=classes, **o.arch)
         gen, disc, architecture = DCGANGenerator(config), DCGANDiscriminator(config), "dcgan"
     gen, disc = gen.to(tr.device).train(), disc.to(tr.device).train()
+    g, d = tr.wrap(gen), tr.wrap(disc)
     opt_g = _adam(gen.parameters(), tr.lr, (0.5, 0.999))
     opt_d = _adam(disc.parameters(), tr.lr, (0.5, 0.999))
-    noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
-    augment_noise = torch.Generator().manual_seed(o.seed + 2)
+    noise = tr.generator(1)
+    augment_noise = tr.generator(2, torch.device("cpu"))
     ema = EMA(gen, o.ema_decay) if o.ema_decay else None
     tr.track(gen=gen, disc=disc, opt_g=opt_g, opt_d=opt_d, noise=noise, augment_noise=augment_noise,
              **({"ema": ema} if ema is not None else {}))
@@ -319,8 +337,8 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         labels = y if classes else None
         z = torch.randn(n, latent, device=tr.device, generator=noise)
         with tr.autocast():
-            fake = gen(z, labels)
-            d_real, d_fake = disc(seen(real), labels).float(), disc(seen(fake.detach()), labels).float()
+            fake = g(z, labels)
+            d_real, d_fake = d(seen(real), labels).float(), d(seen(fake.detach()), labels).float()
         # one-sided label smoothing (0.9) keeps D from saturating early (Salimans et al. 2016)
         d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9))
                   + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
@@ -328,7 +346,7 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         d_loss.backward()
         opt_d.step()
         with tr.autocast():
-            g_out = disc(seen(fake), labels).float()
+            g_out = d(seen(fake), labels).float()
         g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -417,11 +435,12 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     abar = schedule.alpha_bars.float().to(tr.device)
     # channels-last convolutions run about a fifth faster on CPUs; the saved weights are the same
     net = UNet(config).to(tr.device, memory_format=torch.channels_last).train()
+    model = tr.wrap(net)
     ema = EMA(net)
     opt = torch.optim.AdamW(net.parameters(), lr=tr.lr, weight_decay=0.0)
     total = o.epochs * tr.steps_per_epoch()
     sched = one_cycle(opt, tr.lr, total)
-    noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
+    noise = tr.generator(1)
     p_uncond = 0.1
     tr.track(net=net, ema=ema, opt=opt, sched=sched, noise=noise)
 
@@ -437,7 +456,7 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
             drop = torch.rand(n, device=tr.device, generator=noise) < p_uncond
             labels = torch.where(drop, torch.full_like(y, classes), y)
         with tr.autocast():
-            pred = net(x_t, t, labels)
+            pred = model(x_t, t, labels)
         loss = F.mse_loss(pred.float().contiguous(), eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -454,6 +473,17 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     return ema.shadow, tr.metadata("ddpm", "unet-ddpm", config, tuple(tr.image_shape), extra)
 
 
+class Reconstruction(nn.Module):
+    """The classifier's autoencoder as a module of its own, for the first training stage."""
+
+    def __init__(self, net: AutoencoderClassifier):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net.decode(self.net.encode(x))
+
+
 def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     """Stage 1: the autoencoder learns to reconstruct. Stage 2: a head learns the classes from the
     code, with the encoder fine-tuned at half the learning rate. --epochs applies to each stage."""
@@ -463,10 +493,12 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     net = AutoencoderClassifier(config).to(tr.device).train()
     ae_params = [p for n, p in net.named_parameters() if not n.startswith("head")]
     opt_ae = _adam(ae_params, tr.lr)
+    # each stage trains part of the network: the autoencoder, then the head on the encoder
+    autoencoder, classifier = tr.wrap(Reconstruction(net), some_unused=True), tr.wrap(net, some_unused=True)
 
     def ae_step(x: Tensor, y: Tensor) -> dict[str, float]:
         with tr.autocast():
-            recon = net.decode(net.encode(x))
+            recon = autoencoder(x)
         loss = F.mse_loss(recon.float(), x)
         opt_ae.zero_grad(set_to_none=True)
         loss.backward()
@@ -481,7 +513,7 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
 
     def head_step(x: Tensor, y: Tensor) -> dict[str, float]:
         with tr.autocast():
-            logits = net(x)
+            logits = classifier(x)
         loss = F.cross_entropy(logits.float(), y)
         opt_head.zero_grad(set_to_none=True)
         loss.backward()
@@ -495,6 +527,9 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
                             {"recipe": {"stages": ["autoencoder (MSE)", "head (cross-entropy, cosine decay), encoder at lr/2"]}})
 
 
+# the kinds whose loops run their networks through `Trainer.wrap`, so torchrun can run them
+DISTRIBUTED_KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier")
+
 TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": train_gan, "cgan": train_gan,
             "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan,
             "lapgan": train_lapgan, "cyclegan": train_cyclegan}
@@ -505,13 +540,19 @@ def train(options: TrainOptions, data: ImageDataset, out: str | Path,
     """Trains one model and writes its checkpoint atomically; returns the metadata written (as
     JSON, without the format, dtype and digest that saving adds)."""
     trainer = Trainer(options, data, progress)
+    processes = trainer.processes
+    if processes.distributed and options.kind not in DISTRIBUTED_KINDS:
+        raise ValueError(f"train {options.kind} does not run under torchrun yet: run it as one process")
     trainer.state_path = state_path_for(out)
     net, meta = TRAINERS[options.kind](trainer)
     assert meta.architecture in ARCHITECTURES
     net = net.to("cpu").eval()
+    recipe = {**meta.training.recipe, "processes": processes.world} if processes.distributed else meta.training.recipe
     meta = dataclasses.replace(meta, training=dataclasses.replace(
-        meta.training, time_s=round(trainer.elapsed(), 1),
+        meta.training, recipe=recipe, time_s=round(trainer.elapsed(), 1),
         threads=torch.get_num_threads(), cpu_count=os.cpu_count()))
-    save_checkpoint(out, net, meta, half=options.half)
-    remove_quietly(trainer.state_path)      # the run is complete: its checkpoint replaces the state
+    if processes.main:
+        save_checkpoint(out, net, meta, half=options.half)
+        remove_quietly(trainer.state_path)      # the run is complete: its checkpoint replaces the state
+    processes.leave()
     return meta.to_json()

@@ -32,6 +32,7 @@ def training_progress(show: ProgressLine) -> Callable[[Progress], None]:
 
 def run(args: argparse.Namespace) -> int:
     from models.data import DataError, load_dataset
+    from models.distributed import Processes
     from models.train import TrainOptions, train
 
     try:
@@ -61,12 +62,16 @@ def run(args: argparse.Namespace) -> int:
     except DataError as e:
         return fail(str(e))
     try:
-        with progress(f"training {args.kind}", unit="steps") as show, interrupt_note(lambda: resume_hint(args.out)):
+        main = Processes.from_environment().main      # under torchrun the first process reports and writes
+        with (progress(f"training {args.kind}", unit="steps", disable=not main) as show,
+              interrupt_note(lambda: resume_hint(args.out))):
             meta = train(options, data, args.out, progress=training_progress(show))
     except (ValueError, TypeError, RuntimeError, DataError) as e:
         return fail(str(e))
     curve = meta["training"]["loss_curve"]
     last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in curve.items() if v)
+    if not main:
+        return 0
     print(f"wrote {args.out}  ({meta['training']['time_s']} s on {meta['training']['hardware']}; last epoch: {last})")
     return 0
 
