@@ -194,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
         model = open_generator(args.model, device)
         if model.upscaler is not None:
             return evaluate_upscaler(model, args, device)
+        if model.translator is not None:
+            return evaluate_translator(model, args, device)
         judge_path = args.classifier
         if judge_path is None and model.classifier is None:
             judge_path = bundled_judge(tuple(model.image_shape))
@@ -258,6 +260,39 @@ def evaluate_upscaler(model: GenerativeModel, args: argparse.Namespace, device: 
     if args.write:
         write_metrics(checkpoint_file(args.model), report, upscaler_summary(report))
     print_json(report) if args.json else print(format_upscaler_report(report))
+    return 0
+
+
+def evaluate_translator(model: GenerativeModel, args: argparse.Namespace, device: str) -> int:
+    """A translator's figures (models/translator_evaluation.py) on every test image of both
+    domains; --samples does not apply."""
+    from models.data import DataError, load_dataset
+    from models.steps import run_to_end
+    from models.translator_evaluation import (
+        format_translator_report,
+        translator_report_steps,
+        translator_summary,
+    )
+
+    judge_path = args.classifier or bundled_judge(tuple(model.image_shape))
+    if judge_path is None:
+        report = not_applicable(model)
+        print_json(report) if args.json else print(report["reason"])
+        return 0
+    classifier = open_classifier(judge_path, device)
+    data = args.data if args.data is not None else judge_data(classifier)
+    try:
+        test = load_dataset(data, split="test", image_shape=tuple(model.image_shape))
+        train = load_dataset(data, split="train", image_shape=tuple(model.image_shape))
+    except DataError as e:
+        raise CommandError(f"evaluate needs the test and training images of the translator's domains: {e}") from None
+    with progress(f"evaluating {model.name}", unit="images") as show:
+        report = run_to_end(translator_report_steps(model, classifier, test, train, batch_size=args.batch_size),
+                            lambda p: show(p.done, p.total))
+    report["device"] = device
+    if args.write:
+        write_metrics(checkpoint_file(args.model), report, translator_summary(report))
+    print_json(report) if args.json else print(format_translator_report(report))
     return 0
 
 
