@@ -25,6 +25,8 @@ from explorer.views.interpolation import InterpolationPanel
 from explorer.views.latent_panel import LatentPanel
 from explorer.views.model_library import ModelLibrary
 from explorer.views.plain_text import plain_label, plain_tooltip
+from explorer.views.translate import TranslatePanel
+from explorer.views.translate_actions import translate_actions
 from explorer.views.upscale import UpscalePanel
 from explorer.views.upscale_actions import upscale_actions
 from explorer.worker import JobProgress
@@ -83,6 +85,8 @@ class MainWindow(QMainWindow):
         self.add_view("diffusion", self.diffusion_panel, "Diffusion", shows=lambda info: info.can("sampler"))
         self.upscale_panel = UpscalePanel(context)
         self.add_view("upscale", self.upscale_panel, "Upscale", shows=lambda info: info.can("upscaler"))
+        self.translate_panel = TranslatePanel(context)
+        self.add_view("translate", self.translate_panel, "Translate", shows=lambda info: info.can("translator"))
         _add_actions(self.point_menu, self.latent_panel.edit_actions())
         self.view_menu.addSeparator()
         _add_actions(self.view_menu, self.latent_panel.view_actions())
@@ -92,7 +96,8 @@ class MainWindow(QMainWindow):
                 ("&Interpolate", self.interpolation_panel.file_actions() + self.interpolation_panel.view_actions()),
                 ("&Compare", self.compare_panel.view_actions()),
                 ("D&iffusion", self.diffusion_panel.edit_actions() + self.diffusion_panel.view_actions()),
-                ("&Upscale", upscale_actions(self))):
+                ("&Upscale", upscale_actions(self)),
+                ("&Translate", translate_actions(self))):
             if actions:
                 menu = QMenu(title, self)
                 menu_bar.insertMenu(self.view_menu.menuAction(), menu)
