@@ -22,6 +22,7 @@ SMALL_ARCH = {
     "cgan": {"g_channels": 8, "d_channels": 8},
     "ddpm": {"base_channels": 8, "channel_mults": [1, 2], "time_embed_dim": 16},
     "classifier": {"base_channels": 8, "code_dim": 8, "head_hidden": 16},
+    "lapgan": {"base_hidden": 16, "channels": [8, 8], "d_channels": 8},
 }
 
 
@@ -45,7 +46,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 MAIN_LOSS = {"vae": "loss", "cvae": "loss", "gan": "d_loss", "dcgan": "d_loss", "cgan": "d_loss",
-             "ddpm": "loss", "classifier": "ce"}
+             "ddpm": "loss", "classifier": "ce", "lapgan": "d_loss"}
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "srgan"])   # two phases: tests/unit/test_sr_train.py
