@@ -60,11 +60,12 @@ _HEADER_DEPTH = 4        # {"name": {"shape": [...]}} and {"__metadata__": {...}
 # -- saving ------------------------------------------------------------------------------------
 
 def save_checkpoint(path: str | Path, net: nn.Module, metadata: CheckpointMetadata | Mapping[str, Any],
-                    half: bool = False) -> None:
+                    half: bool = False, discriminator: nn.Module | None = None) -> None:
     """Write net's weights and metadata as a native checkpoint, atomically. The metadata goes
     through the schema (models/metadata.py); its format, dtype and digest are set here.
 
-    half stores floating-point tensors as float16 (half the size); they are loaded back as float32."""
+    half stores floating-point tensors as float16 (half the size); they are loaded back as float32.
+    A GAN's `discriminator`, when given, is kept in the file beside the generator."""
     path = Path(path)
     if path.suffix.lower() != NATIVE_SUFFIX:
         raise CheckpointError(f"cannot save {path}: checkpoints are .safetensors files; "
@@ -77,7 +78,12 @@ def save_checkpoint(path: str | Path, net: nn.Module, metadata: CheckpointMetada
                               f"say what it is (kind, architecture, config) to be loadable")
 
     tensors: dict[str, Tensor] = {}
-    for key, value in net.state_dict().items():
+    from models.generative import DISCRIMINATOR_PREFIX
+
+    weights = dict(net.state_dict())
+    if discriminator is not None:
+        weights.update({DISCRIMINATOR_PREFIX + k: v for k, v in discriminator.state_dict().items()})
+    for key, value in weights.items():
         # cloning each tensor also separates tied weights, which safetensors refuses to store shared
         t = value.detach().to("cpu").contiguous().clone()
         if half and t.is_floating_point():
@@ -240,7 +246,14 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Gen
         raise CheckpointError(f"{path}: metadata says kind {meta.kind!r} but architecture "
                               f"{meta.architecture!r} builds a {model.kind}; the metadata is wrong: "
                               f"re-save the checkpoint")
-    load_weights(model.net, tensors, path)
+    from models.generative import DISCRIMINATOR_PREFIX, Discriminator, build_discriminator
+
+    kept_d = {k[len(DISCRIMINATOR_PREFIX):]: v for k, v in tensors.items() if k.startswith(DISCRIMINATOR_PREFIX)}
+    load_weights(model.net, {k: v for k, v in tensors.items() if not k.startswith(DISCRIMINATOR_PREFIX)}, path)
+    if kept_d:
+        disc = build_discriminator(meta.architecture, dict(meta.config))
+        load_weights(disc, kept_d, path)
+        model.discriminator = Discriminator(disc)
     model.metadata.setdefault("source", str(path))
     return to_device(model, device)
 

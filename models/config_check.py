@@ -115,12 +115,33 @@ def strip_wrapper_prefix(names: Mapping[str, Any], expected: Mapping[str, Any]) 
     return out
 
 
+def discriminator_shapes(architecture: str, config: Mapping[str, Any], where: str) -> dict[str, tuple[int, ...]]:
+    """The tensors of a GAN's kept discriminator, under their checkpoint prefix; none for an
+    architecture without one."""
+    from models.generative import ARCHITECTURES, DISCRIMINATOR_PREFIX, build_discriminator
+
+    if ARCHITECTURES[architecture].discriminator is None:
+        return {}
+    try:
+        with torch.device("meta"), _ShapesOnly():
+            net = build_discriminator(architecture, dict(config))
+    except Exception as exc:  # a config a network rejects surfaces as any of several types
+        raise CheckpointError(f"{where}: the config {inline_config(config)} does not build the "
+                              f"discriminator of {architecture!r} ({one_line(exc)})") from None
+    return {DISCRIMINATOR_PREFIX + name: tuple(t.shape) for name, t in net.state_dict().items()}
+
+
 def check_weights_fit(architecture: str, config: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]],
                       where: str) -> None:
     """The file's tensors (name -> shape) must be exactly the network's (up to a wrapper's key
-    prefix), or CheckpointError listing what is missing, extra or of the wrong shape."""
+    prefix), with or without a GAN's kept discriminator, or CheckpointError listing what is
+    missing, extra or of the wrong shape."""
+    from models.generative import DISCRIMINATOR_PREFIX
+
     check_config(config, where)
     expected = expected_shapes(architecture, config, where)
+    if any(k.startswith(DISCRIMINATOR_PREFIX) for k in shapes):
+        expected.update(discriminator_shapes(architecture, config, where))
     shapes = strip_wrapper_prefix(shapes, expected)
     missing = [k for k in expected if k not in shapes]
     unexpected = [k for k in shapes if k not in expected]

@@ -15,7 +15,7 @@ present or None:
 - `truncation`: `decode(psi=...)` pulls latents toward the prior's mean
 - `early_layer`: activations of the first layer, what GANSpace takes its PCA of
 - `latent_weights`: the weight matrices of the layers that read the latent, what SeFa factorises
-- `discriminator`: a realness score in [0, 1]
+- `discriminator`: a realness score in [0, 1] (a GAN whose file kept its discriminator)
 - `sampler`: an iterative model (a DDPM) that makes an image in many steps
 - `classifier`: class probabilities and features of images (the bundled judge)
 - `pyramid`: a LAPGAN's levels, each with its noise, and the images each level draws
@@ -39,7 +39,7 @@ from models.lapgan_levels import PyramidLevels
 from models.layer_weights import latent_weight_matrices
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.cyclegan import CycleGAN, CycleGANConfig
-from models.nets.gan import DCGANConfig, DCGANGenerator, MLPGANConfig, MLPGenerator
+from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
 from models.nets.lapgan import LAPGANConfig, LAPGANGenerator
 from models.nets.sr import SRConfig, SRPair
 from models.nets.unet import UNet, UNetConfig
@@ -104,6 +104,22 @@ class Truncation:
     """`decode(psi=...)` scales latents toward the prior's mean (the truncation trick)."""
 
     lowest: float = 0.0
+
+
+class Discriminator:
+    """A GAN's discriminator kept beside its generator: how real it finds an image."""
+
+    def __init__(self, net: nn.Module):
+        self.net = net.eval()
+
+    def realness(self, images: Tensor, labels: Labels = None) -> Tensor:
+        """(n,) in [0, 1], D's probability that each image (n, C, H, W) in [0, 1] is a training
+        image, for the class `labels` of a conditional GAN."""
+        device = next(self.net.parameters()).device
+        with torch.inference_mode():
+            x = images.to(device, torch.float32) * 2 - 1
+            labels = labels.to(device) if isinstance(labels, Tensor) else labels
+            return torch.sigmoid(self.net(x, labels).float())
 
 
 class Encoder:
@@ -345,7 +361,7 @@ class GenerativeModel:
         self.truncation: Truncation | None = None
         self.early_layer: EarlyLayer | None = None
         self.latent_weights: LatentWeights | None = None
-        self.discriminator: Any = None
+        self.discriminator: Discriminator | None = None
         self.sampler: DiffusionSampling | None = None
         self.classifier: Classifier | None = None
         self.pyramid: Any = None
@@ -378,6 +394,8 @@ class GenerativeModel:
 
     def to(self, device: str | torch.device) -> GenerativeModel:
         self.net.to(device)
+        if self.discriminator is not None:
+            self.discriminator.net.to(device)
         return self
 
     # -- use ---------------------------------------------------------------------------------
@@ -678,12 +696,13 @@ class Architecture:
     config: type
     net: type
     adapter: type[GenerativeModel]
+    discriminator: type | None = None     # a GAN's D, built from the same config, kept when saved
 
 
 ARCHITECTURES: dict[str, Architecture] = {
     "conv-vae": Architecture(VAEConfig, VAE, VAEModel),
-    "mlp-gan": Architecture(MLPGANConfig, MLPGenerator, GANModel),
-    "dcgan": Architecture(DCGANConfig, DCGANGenerator, GANModel),
+    "mlp-gan": Architecture(MLPGANConfig, MLPGenerator, GANModel, MLPDiscriminator),
+    "dcgan": Architecture(DCGANConfig, DCGANGenerator, GANModel, DCGANDiscriminator),
     "unet-ddpm": Architecture(UNetConfig, UNet, DDPMModel),
     "ae-classifier": Architecture(ClassifierConfig, AutoencoderClassifier, ClassifierModel),
     "srgan": Architecture(SRConfig, SRPair, UpscalerModel),
@@ -717,3 +736,14 @@ def build_model(architecture: str, config: dict[str, Any], metadata: dict[str, A
     arch = ARCHITECTURES[architecture]
     net = arch.net(make_config(arch.config, config))
     return arch.adapter(net, {"architecture": architecture, **metadata})
+
+
+DISCRIMINATOR_PREFIX = "discriminator."     # a kept D's tensors in a checkpoint
+
+
+def build_discriminator(architecture: str, config: dict[str, Any]) -> nn.Module:
+    """A freshly initialised discriminator of the GAN architecture (KeyError if it has none)."""
+    arch = ARCHITECTURES[architecture]
+    if arch.discriminator is None:
+        raise KeyError(f"architecture {architecture!r} has no discriminator")
+    return arch.discriminator(make_config(arch.config, config))

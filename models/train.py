@@ -117,6 +117,7 @@ class Trainer:
         self.tracked: dict[str, Any] = {}     # what a training state saves and restores
         self.state_path: Path | None = None   # where the state goes after each epoch
         self.saved: dict[str, Any] | None = None
+        self.discriminator: nn.Module | None = None   # a GAN's D, kept in its checkpoint
         if options.resume and self.processes.distributed:
             raise ValueError("--resume continues a run of one process; run it without torchrun")
         if options.resume:
@@ -365,6 +366,8 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         standing_statistics(gen, lambda k: (torch.randn(k, latent, device=tr.device, generator=noise),
                                             balanced_classes(k, classes, tr.device) if classes else None))
         recipe["batchnorm"] = "standing statistics of the averaged generator"
+    tr.discriminator = disc
+    recipe["discriminator"] = "kept in the file"
     return gen, tr.metadata("gan", architecture, config, (latent,), {"recipe": recipe})
 
 
@@ -552,7 +555,8 @@ def train(options: TrainOptions, data: ImageDataset, out: str | Path,
         meta.training, recipe=recipe, time_s=round(trainer.elapsed(), 1),
         threads=torch.get_num_threads(), cpu_count=os.cpu_count()))
     if processes.main:
-        save_checkpoint(out, net, meta, half=options.half)
+        disc = trainer.discriminator.to("cpu").eval() if trainer.discriminator is not None else None
+        save_checkpoint(out, net, meta, half=options.half, discriminator=disc)
         remove_quietly(trainer.state_path)      # the run is complete: its checkpoint replaces the state
     processes.leave()
     return meta.to_json()
