@@ -36,8 +36,12 @@ def describe(metadata: CheckpointMetadata | Mapping[str, Any]) -> str:
     if m.image_shape is not None:
         lines.append(("image", f"{'x'.join(str(s) for s in m.image_shape)} (C x H x W)"))
     if m.latent_shape is not None:
-        # an upscaler's "latent" is its low-resolution input image
-        lines.append(("input" if m.architecture == "srgan" else "latent", str(tuple(m.latent_shape))))
+        # an upscaler's "latent" is its low-resolution input image, a translator's an image of domain A
+        lines.append(("input" if m.architecture in ("srgan", "cyclegan") else "latent", str(tuple(m.latent_shape))))
+    domains = m.extras.get("domains")
+    if m.architecture == "cyclegan" and isinstance(domains, Mapping):
+        names = [str(d.get("name", "?")) if isinstance(d, Mapping) else "?" for d in (domains.get("a"), domains.get("b"))]
+        lines.append(("translates", f"{names[0]} <-> {names[1]} (A <-> B)"))
     names = m.class_names
     lines.append(("classes", f"{len(names)}: {', '.join(names)}" if names else "none (unconditional)"))
     if m.config:
