@@ -154,7 +154,7 @@ def translate_job(source: str, inp: TranslateInput, reverse: bool = False, gain:
         forward, back = (tr.b_to_a, tr.a_to_b) if reverse else (tr.a_to_b, tr.b_to_a)
         judge = ctx.model(classifier) if classifier is not None else None
         with torch_threads(1):
-            x = torch.from_numpy(np.ascontiguousarray(pixels)).float().div_(255)[None].to(model.device)
+            x = torch.from_numpy(np.array(pixels, dtype=np.uint8)).float().div_(255)[None].to(model.device)
             start = time.perf_counter()
             y = forward(x)
             seconds = time.perf_counter() - start
