@@ -29,6 +29,7 @@ class Frame:
     probs: np.ndarray | None = None   # (num_classes,) from the classifier, when one applies
     latent: np.ndarray | None = None  # (D,) the point decoded
     seed: int | None = None           # the prior sample decoded, when the point came from a seed
+    realness: float | None = None     # the GAN's own discriminator's verdict, when its file kept it
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,17 @@ def decode_job(source: str, latent: np.ndarray | None, label: Label = None, psi:
         # One image is too small to gain from parallel kernels: a second thread only waits for a
         # core that the UI thread needs, and stalls for tens of ms when the cores are busy.
         with torch_threads(1):
-            images = model.decode(z, labels_tensor(label, 1), psi=psi)
+            labels = labels_tensor(label, 1)
+            images = model.decode(z, labels, psi=psi)
             probs = None
             if judges(judge, model):
                 probs = judge.classifier.predict(images)[0].float().cpu().numpy()
+            realness = None
+            if model.discriminator is not None:
+                realness = float(model.discriminator.realness(images, model.labels_on_device(labels, 1))[0])
         if latent is not None:
-            return Frame(to_uint8(images)[0], probs, latent)
-        return Frame(to_uint8(images)[0], probs, z.reshape(-1).numpy().astype(np.float32), int(seed))
+            return Frame(to_uint8(images)[0], probs, latent, realness=realness)
+        return Frame(to_uint8(images)[0], probs, z.reshape(-1).numpy().astype(np.float32), int(seed), realness)
 
     return job
 

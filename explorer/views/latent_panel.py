@@ -108,6 +108,11 @@ class LatentPanel(QWidget):
         self.model_note.setVisible(False)
         canvas_layout.addWidget(self.model_note)
         canvas_layout.addWidget(self.prediction)
+        self.realness = plain_label(QLabel())
+        self.realness.setToolTip("How real the GAN's own discriminator, kept in its file, finds this image: "
+                                 "where the generator leaves what D believes, this falls")
+        self.realness.setVisible(False)
+        canvas_layout.addWidget(self.realness)
 
         # Point: seed, randomize, reset
         self.seed_box = QSpinBox()
@@ -276,6 +281,8 @@ class LatentPanel(QWidget):
         self.model_note.setText(note)
         self.model_note.setVisible(bool(note))
         self.prediction.clear("" if self._classifier() else "No classifier for this model")
+        self.realness.setText("")
+        self.realness.setVisible(info.can("discriminator"))
         self._request_seed(self.seed_box.value())
         self._update_undo_actions()
 
@@ -469,6 +476,8 @@ class LatentPanel(QWidget):
         judge = self.context.classifier_info(self.info)
         if frame.probs is not None and judge is not None:
             self.prediction.set_probs(frame.probs, list(judge.class_names))
+        if frame.realness is not None:
+            self.realness.setText(f"Discriminator: {frame.realness * 100:.0f}% real")
         self.context.report_frame(result.elapsed_s, result.device)
         self.frame_shown.emit(result)
 
