@@ -31,6 +31,7 @@ from models.diffusion import NoiseSchedule, ScheduleConfig
 from models.distributed import Processes
 from models.generative import ARCHITECTURES
 from models.lapgan_train import train_lapgan
+from models.losses import LABEL_SMOOTHING, discriminator_loss, generator_loss, min_snr_weights
 from models.metadata import CheckpointMetadata, DatasetInfo, ScheduleInfo, TrainingInfo
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
@@ -60,6 +61,8 @@ class TrainOptions:
     flip: bool = False               # mirror a random half of every batch left to right
     diff_augment: bool = False       # GANs: DiffAugment (translation, cutout) on D's inputs
     ema_decay: float = 0.0           # GANs: keep and save a moving average of G's weights
+    gan_loss: str = "bce"            # GANs: "bce" (non-saturating) or "hinge" (models/losses.py)
+    min_snr_gamma: float = 0.0       # DDPM: min-SNR-γ loss weighting; 0 for the plain loss
     resume: str | None = None        # a training state (OUT.state) to continue from
     domain_a: str | None = None      # cyclegan: the two domains (models/domains.py)
     domain_b: str | None = None
@@ -340,15 +343,13 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         with tr.autocast():
             fake = g(z, labels)
             d_real, d_fake = d(seen(real), labels).float(), d(seen(fake.detach()), labels).float()
-        # one-sided label smoothing (0.9) keeps D from saturating early (Salimans et al. 2016)
-        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        d_loss = discriminator_loss(o.gan_loss, d_real, d_fake)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
         with tr.autocast():
             g_out = d(seen(fake), labels).float()
-        g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))
+        g_loss = generator_loss(o.gan_loss, g_out)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
@@ -357,7 +358,8 @@ def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
 
     tr.run_epochs(o.epochs, step_fn)
-    recipe: dict[str, Any] = {"betas": [0.5, 0.999], "label_smoothing": 0.9}
+    recipe: dict[str, Any] = {"betas": [0.5, 0.999]}
+    recipe.update({"loss": "hinge"} if o.gan_loss == "hinge" else {"label_smoothing": LABEL_SMOOTHING})
     if o.diff_augment:
         recipe["diff_augment"] = "translation 1/8, cutout 1/2 (Zhao et al. 2020)"
     if ema is not None:
@@ -460,7 +462,8 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
             labels = torch.where(drop, torch.full_like(y, classes), y)
         with tr.autocast():
             pred = model(x_t, t, labels)
-        loss = F.mse_loss(pred.float().contiguous(), eps)
+        per_image = F.mse_loss(pred.float().contiguous(), eps, reduction="none").mean(dim=(1, 2, 3))
+        loss = (min_snr_weights(schedule.snr, t, o.min_snr_gamma) * per_image).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -471,7 +474,8 @@ def train_ddpm(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
 
     tr.run_epochs(o.epochs, step_fn)
     extra = {"schedule": dataclasses.asdict(schedule_config),
-             "recipe": {"label_dropout": p_uncond, "ema_decay": ema.decay, "optimizer": "AdamW one-cycle", "grad_clip": 1.0}}
+             "recipe": {"label_dropout": p_uncond, "ema_decay": ema.decay, "optimizer": "AdamW one-cycle", "grad_clip": 1.0,
+                        **({"min_snr_gamma": o.min_snr_gamma} if o.min_snr_gamma > 0 else {})}}
     ema.shadow.to(memory_format=torch.contiguous_format)
     return ema.shadow, tr.metadata("ddpm", "unet-ddpm", config, tuple(tr.image_shape), extra)
 

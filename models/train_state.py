@@ -29,7 +29,7 @@ STATE_SUFFIX = ".state"
 
 # options that make a run what it is; a resume must match them (device, name, half may change)
 RUN_OPTIONS = ("kind", "epochs", "batch_size", "lr", "latent_dim", "seed", "arch", "data", "bfloat16", "flip",
-               "diff_augment", "ema_decay")
+               "diff_augment", "ema_decay", "gan_loss", "min_snr_gamma")
 
 
 def state_path_for(out: str | Path) -> Path:

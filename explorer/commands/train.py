@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     options = TrainOptions(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            latent_dim=args.latent_dim, seed=args.seed, device=args.device, half=args.half,
                            name=args.name or Path(args.out).stem, arch=arch, bfloat16=args.bfloat16,
-                           flip=args.flip, resume=args.resume, domain_a=args.domain_a, domain_b=args.domain_b,
+                           flip=args.flip, resume=args.resume, gan_loss=args.gan_loss,
+                           min_snr_gamma=args.min_snr_gamma, domain_a=args.domain_a, domain_b=args.domain_b,
                            epoch_size=args.epoch_size, identity_weight=args.identity_weight)
     shape = None        # the data's own: 1 x 28 x 28 for Fashion-MNIST and folders, 3 x 64 x 64 for emoji
     if args.image_size is not None or args.channels is not None:
@@ -126,6 +127,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="srgan: the upscaling factor, each side of the input is the image's / SCALE (default: 4)")
     p.add_argument("--name", help="model name recorded in the checkpoint (default: the file name)")
     p.add_argument("--arch", help="extra network config as JSON, e.g. '{\"base_channels\": 16}'")
+    p.add_argument("--gan-loss", choices=("bce", "hinge"), default="bce",
+                   help="GANs: the non-saturating loss with label smoothing (default) or the hinge loss, best "
+                        "with a spectral-norm D (--arch '{\"d_norm\": \"spectral\"}')")
+    p.add_argument("--min-snr-gamma", type=real(0, 1000), default=0.0, metavar="GAMMA",
+                   help="ddpm: weight each timestep's loss by min(SNR, GAMMA) / SNR (Hang et al. 2023 use 5); "
+                        "0, the default, for the plain loss")
     p.add_argument("--resume", metavar="STATE", help="continue a stopped run from the state it wrote after its last "
                    "whole epoch (OUT.state, next to --out), with the same options")
     p.add_argument("--domain-a", metavar="SPEC", help="cyclegan: domain A, class names of the data ('Sneaker', "
