@@ -32,6 +32,7 @@ SECTIONS: list[str] = [
     "explorer.bench.directions:direction_methods",
     "explorer.bench.throughput:throughput",
     "explorer.bench.upscale:upscale_forward",
+    "explorer.bench.translate:translate_forward",
 ]
 
 

@@ -59,7 +59,10 @@ def list_models() -> dict[str, list[dict[str, Any]]]:
 
 # The figures a row shows (the rest are in `inspect`): what the model is judged by first.
 HEADLINE = (("test_accuracy", "accuracy"), ("fid", "classifier-FID"), ("conditional_accuracy", "cond. accuracy"),
-            ("srresnet_psnr_db", "SRResNet PSNR"), ("srgan_fid", "SRGAN classifier-FID"))
+            ("srresnet_psnr_db", "SRResNet PSNR"), ("srgan_fid", "SRGAN classifier-FID"),
+            ("a_to_b_success", "A→B success"), ("b_to_a_success", "B→A success"),
+            ("a_to_b_cycle_l1", "A→B cycle L1"), ("b_to_a_cycle_l1", "B→A cycle L1"),
+            ("sketch_psnr_db", "sketch PSNR"))
 
 
 def _shape(value: Any) -> str:

@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{args.model} is an upscaler: it makes no samples of its own, it enlarges images. "
                     f"`latent-explorer evaluate {args.model}` measures it on the test set, and the app's "
                     f"Upscale view shows it on any image")
+    if model.translator is not None:
+        return fail(f"{args.model} is a translator: it makes no samples of its own, it turns images of one domain "
+                    f"into the other. `latent-explorer evaluate {args.model}` measures it on the test set, and the "
+                    f"app's Translate view shows it on any image or sketch")
     if model.prior is None:
         return fail(f"{args.model} is a {model.kind.title} without a prior; it draws no samples")
     try:
