@@ -8,13 +8,14 @@ coarser level's image. Residuals are signed (0 is no change). `decode` clamps th
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from models.nets.lapgan import LAPGANGenerator, level_sides, level_slices
+from models.nets.lapgan import LAPGANConfig, LAPGANGenerator, level_sides, level_slices
 from models.pyramid import up
 
 
@@ -46,7 +47,7 @@ class LevelImages:
     image: Tensor               # low_pass + band_pass (the base level's own image at the base)
 
 
-def levels_of(config) -> tuple[Level, ...]:
+def levels_of(config: LAPGANConfig) -> tuple[Level, ...]:
     """The levels a LAPGAN config describes, coarse to fine (from the config alone)."""
     return tuple(Level(k, side, start, stop)
                  for k, (side, (start, stop)) in enumerate(zip(level_sides(config), level_slices(config))))
@@ -84,3 +85,10 @@ class PyramidLevels:
             level = self.levels[k]
             z[:, level.start:level.stop] = torch.randn((len(z), level.size), generator=generator)
         return z
+
+
+def declared_levels(config: Mapping[str, Any]) -> tuple[Level, ...]:
+    """The levels of a LAPGAN checkpoint's config (JSON values), without building the network."""
+    from models.generative import make_config  # generative imports this module
+
+    return levels_of(make_config(LAPGANConfig, dict(config)))

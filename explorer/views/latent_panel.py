@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPus
 from explorer.context import EMPTY_HINT, AppContext
 from explorer.jobs.directions import walk_job
 from explorer.jobs.latent import Frame, decode_job
+from explorer.jobs.pyramid import PyramidFrame, pyramid_job
 from explorer.model_info import ModelInfo
 from explorer.settings import setting
 from explorer.views.actions import panel_action
@@ -33,16 +34,20 @@ from explorer.views.image_view import ImageView
 from explorer.views.latent_class_controls import ClassControls
 from explorer.views.latent_dimensions import DimensionsTab
 from explorer.views.latent_directions import DirectionsTab
+from explorer.views.latent_levels import LevelsTab
 from explorer.views.latent_widgets import PredictionBars, ValueSlider
 from explorer.views.neighbour_grid import NeighbourGridView
 from explorer.views.plain_text import plain_label
 from explorer.views.point_history import PointHistory, PointState
 from explorer.views.point_transfer import PointTransfer
+from explorer.views.pyramid_display import PyramidDisplay
 from explorer.worker import Result
 from models.directions import Directions
 
 FRAME_CHANNEL = "latent"
 WALK_CHANNEL = "latent-walk"
+PYRAMID_CHANNEL = "latent-pyramid"
+LEVELS_TAB = 2          # the mode tab of a pyramid model's levels
 NO_SEED = -1            # the seed box's value for a point that did not come from a seed
 
 
@@ -68,11 +73,13 @@ class LatentPanel(QWidget):
         self.last_result: Result | None = None
         self.frames = context.channel(FRAME_CHANNEL, intermediate=True)
         self.walks = context.channel(WALK_CHANNEL)
+        self.pyramids = context.channel(PYRAMID_CHANNEL)
 
         self._build()
         self._build_actions()
         self.frames.result_ready.connect(self._on_frame)
         self.walks.result_ready.connect(self._on_walk)
+        self.pyramids.result_ready.connect(self._on_pyramid)
         context.model_opened.connect(self._follow)
         if context.current is not None and context.current.decodes_latents:
             self.set_model(context.current)
@@ -93,7 +100,10 @@ class LatentPanel(QWidget):
         views.setStretchFactor(1, 2)
         self.report_table = DirectionReportTable()
         canvas_split = QSplitter(Qt.Orientation.Vertical)
+        self.pyramid_display = PyramidDisplay()
+        self.pyramid_display.setVisible(False)
         canvas_split.addWidget(views)
+        canvas_split.addWidget(self.pyramid_display)
         canvas_split.addWidget(self.report_table)
         canvas_split.setChildrenCollapsible(False)
         canvas_split.setStretchFactor(0, 3)
@@ -150,6 +160,10 @@ class LatentPanel(QWidget):
         self.mode_tabs.addTab(self.directions_tab, "Directions")
         self.mode_tabs.setTabToolTip(0, "One slider per latent dimension (±3σ of the prior)")
         self.mode_tabs.setTabToolTip(1, "Sliders along directions a chosen method finds, each measured on request")
+        self.levels_tab = LevelsTab()
+        self.mode_tabs.addTab(self.levels_tab, "Levels")
+        self.mode_tabs.setTabToolTip(LEVELS_TAB, "A pyramid model's noise, level by level, with resampling per level")
+        self.mode_tabs.setTabVisible(LEVELS_TAB, False)
 
         self.transfer = PointTransfer(self.context, lambda: self.info.name if self.info else None,
                                       self.point, self.set_point)
@@ -192,7 +206,9 @@ class LatentPanel(QWidget):
         self.directions_tab.report_shown.connect(self.report_table.show_report)
         self.directions_tab.walk_requested.connect(self.walk)
         self.grid.wanted.connect(self._request_grid)
-        for part in (self.class_controls, self.dimensions_tab, self.directions_tab):
+        self.levels_tab.moved.connect(self._dimension_moved)
+        self.levels_tab.resample_requested.connect(self.resample_levels)
+        for part in (self.class_controls, self.dimensions_tab, self.directions_tab, self.levels_tab):
             part.slider_pressed.connect(self._drag_started)
             part.slider_released.connect(self._drag_finished)
 
@@ -268,6 +284,7 @@ class LatentPanel(QWidget):
         self.walks.reset()
         can_directions = self.directions_tab.available()
         self.mode_tabs.setTabEnabled(1, can_directions)
+        self._set_pyramid(info)
         if self.mode_tabs.currentIndex() == 1:
             if can_directions:
                 self.directions_tab.compute()
@@ -393,6 +410,8 @@ class LatentPanel(QWidget):
 
     def _sync_sliders(self) -> None:
         self.dimensions_tab.show_point(self._z)
+        if self.info is not None and self.info.can("pyramid"):
+            self.levels_tab.show_point(self._z)
         if self._anchor is None:
             self.directions_tab.zero()
 
@@ -479,6 +498,7 @@ class LatentPanel(QWidget):
         if frame.realness is not None:
             self.realness.setText(f"Discriminator: {frame.realness * 100:.0f}% real")
         self.context.report_frame(result.elapsed_s, result.device)
+        self._request_pyramid()
         self.frame_shown.emit(result)
 
     def _prediction_toggled(self, on: bool) -> None:
@@ -486,9 +506,49 @@ class LatentPanel(QWidget):
         self.prediction.setVisible(on)
         self._request_frame()
 
+    # -- pyramid levels ---------------------------------------------------------------------------
+    def _set_pyramid(self, info: ModelInfo) -> None:
+        """The Levels tab and the pyramid display, for a model with pyramid levels only."""
+        pyramid = info.can("pyramid")
+        self.pyramids.reset()
+        self.pyramid_display.clear()
+        self.pyramid_display.setVisible(pyramid)
+        self.mode_tabs.setTabVisible(LEVELS_TAB, pyramid)
+        if pyramid:
+            self.levels_tab.set_model(info)
+            if self.mode_tabs.currentIndex() == 0:
+                self.mode_tabs.setCurrentIndex(LEVELS_TAB)
+        elif self.mode_tabs.currentIndex() == LEVELS_TAB:
+            self.mode_tabs.setCurrentIndex(0)
+
+    def _request_pyramid(self) -> None:
+        if self.info is not None and self.info.can("pyramid"):
+            self.pyramids.submit(pyramid_job(self.info.source, self._z, self._label, self._psi), label="pyramid")
+
+    def resample_levels(self, levels: list[int]) -> int:
+        """New noise for the given pyramid levels, the others held; the point moves there (one undo
+        step). Returns the request id, 0 when the model has no levels."""
+        if self.info is None or not self.info.can("pyramid"):
+            return 0
+        seed = random.randrange(2**31 - 1)
+        return self.pyramids.submit(pyramid_job(self.info.source, self._z, self._label, self._psi, levels, seed),
+                                    label="resample levels")
+
+    def _on_pyramid(self, result: Result) -> None:
+        if result.cancelled:
+            return
+        if not result.ok:
+            self.context.status.emit(f"The pyramid could not be drawn: {result.error}")
+            return
+        frame: PyramidFrame = result.value
+        if frame.resampled:
+            self.set_point(frame.latent)          # its frame brings a fresh pyramid with it
+            return
+        self.pyramid_display.set_frame(frame)
+
     # -- directions -------------------------------------------------------------------------------
     def _mode_changed(self, index: int) -> None:
-        if index == 0:
+        if index in (0, LEVELS_TAB):
             self._sync_sliders()
         elif self.info is not None and self.directions is None and not self.directions_tab.busy:
             self.directions_tab.compute()
