@@ -352,6 +352,7 @@ class PathAnalysis:
     typical_distance: float | None = None    # the calibration quantile for real images
     warnings: tuple[int, ...] = ()           # frames where the path jumps away from the data
     notes: tuple[str, ...] = ()              # why a part was skipped
+    realness: np.ndarray | None = None       # float (frames,), the GAN's own D, when its file kept it
 
 
 def classify_frames(judge: GenerativeModel, images: Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -362,6 +363,15 @@ def classify_frames(judge: GenerativeModel, images: Tensor) -> tuple[np.ndarray,
     probs = judge.classifier.predict(x).float().cpu()
     confidence, classes = probs.max(dim=1)
     return classes.numpy().astype(np.int64), confidence.numpy().astype(np.float64)
+
+
+def frame_realness(model: GenerativeModel, settings: PathSettings, images: Tensor) -> np.ndarray | None:
+    """The model's own discriminator's realness of each frame (None without one), each judged
+    for the class its frame was drawn as."""
+    if model.discriminator is None:
+        return None
+    labels = path_labels(settings, model.conditional.num_classes if model.conditional is not None else 0)
+    return model.discriminator.realness(images, labels).cpu().numpy().astype(np.float64)
 
 
 def jump_frames(distances: np.ndarray, typical: float | None) -> tuple[int, ...]:
@@ -452,6 +462,7 @@ def interpolation_job(settings: PathSettings, classifier: str | None = None, ana
             judge, note = _open_judge(ctx, classifier)
             references = cached_references(ctx, model, data_dir)
             analysis = analyse_path(images, judge, data_dir, note, references)
+            analysis = replace(analysis, realness=frame_realness(model, resolved, images))
         return PathResult(resolved, frames, analysis)
 
     return job

@@ -16,7 +16,8 @@ DISTANCE_TIP = ("Distance to the nearest training image: the root-mean-square pi
                 "that 95% of other, real training images stay under: frames above it look unlike the "
                 "data; red markers show where the path leaves it or jumps.")
 CLASS_TIP = ("The bundled classifier's predicted class for each frame (colour, named where it changes) "
-             "and its confidence, the probability of that class")
+             "and its confidence, the probability of that class; for a GAN whose file kept its "
+             "discriminator, the dashed curve is how real D finds each frame")
 
 
 def _class_colour(index: int, classes: int):
@@ -51,6 +52,7 @@ class PathPlot(pg.GraphicsLayoutWidget):
         self.conf_curve = self.class_plot.plot(pen=pg.mkPen("#8e9099", width=1))
         self.conf_points = pg.ScatterPlotItem(size=8, pen=None)
         self.class_plot.addItem(self.conf_points)
+        self.real_curve = self.class_plot.plot(pen=pg.mkPen("#e2a9f1", width=1.5, style=Qt.PenStyle.DashLine))
         self.dist_curve = self.dist_plot.plot(pen=pg.mkPen("#a8c7fa", width=2))
         self.typical_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c4c7c5", style=Qt.PenStyle.DashLine),
                                             label="95% of real images", labelOpts={"position": 0.12,
@@ -73,6 +75,7 @@ class PathPlot(pg.GraphicsLayoutWidget):
         self.frames = frames
         self.conf_curve.setData([], [])
         self.conf_points.setData([], [])
+        self.real_curve.setData([], [])
         self.dist_curve.setData([], [])
         self.warn_points.setData([], [])
         self.typical_line.hide()
@@ -102,6 +105,12 @@ class PathPlot(pg.GraphicsLayoutWidget):
                     previous = c
         else:
             self._message(self.class_plot, "no classifier", 0.5)
+        if analysis.realness is not None:
+            self.real_curve.setData(x, analysis.realness)
+            label = pg.TextItem("D: real", color="#e2a9f1", anchor=(1, 1))
+            label.setPos(frames, float(analysis.realness[-1]))
+            self.class_plot.addItem(label)
+            self._texts.append((self.class_plot, label))
         if analysis.distances is not None:
             self.dist_curve.setData(x, analysis.distances)
             top = float(np.max(analysis.distances))

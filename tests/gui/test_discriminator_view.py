@@ -41,3 +41,18 @@ def test_the_discriminator_line_gives_d_s_verdict_on_the_image_shown(qtbot, setu
 
     wait_for_frame(qtbot, context, panel, "dcgan")       # a GAN file without its discriminator
     assert not panel.realness.isVisible() and panel.last_frame.realness is None
+
+
+def test_the_path_plot_draws_d_s_curve_only_when_there_is_one(qtbot):
+    import numpy as np
+
+    from explorer.jobs.interpolation import PathAnalysis
+    from explorer.views.path_plot import PathPlot
+
+    plot = PathPlot()
+    qtbot.addWidget(plot)
+    plot.set_analysis(PathAnalysis(realness=np.array([0.2, 0.5, 0.9])), 3)
+    xs, ys = plot.real_curve.getData()
+    assert list(xs) == [1, 2, 3] and list(ys) == [0.2, 0.5, 0.9]
+    plot.set_analysis(PathAnalysis(), 3)
+    assert plot.real_curve.getData()[0] is None or len(plot.real_curve.getData()[0]) == 0

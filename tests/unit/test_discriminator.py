@@ -95,3 +95,22 @@ def test_training_a_gan_keeps_its_discriminator(tmp_path):
     model = load_checkpoint(out)
     real = data.tensor(slice(0, 8))
     assert model.discriminator.realness(real).shape == (8,)
+
+
+def test_an_interpolation_gives_d_s_verdict_on_every_frame_for_the_class_it_was_drawn_as(tmp_path):
+    from explorer.jobs.interpolation import (Endpoint, PathSettings, decode_path, frame_realness, path_labels,
+                                             resolve_settings)
+
+    path, disc = gan_file(tmp_path, "cgan")
+    model = load_checkpoint(path)
+    settings = PathSettings(str(path), model.name, tuple(model.latent_shape),
+                            (Endpoint("seed", seed=1, label=2), Endpoint("seed", seed=2, label=7)), frames=6)
+    resolved = resolve_settings(model, settings, None, None)
+    images, _ = decode_path(model, resolved)
+    realness = frame_realness(model, resolved, images)
+    labels = path_labels(resolved, 10)
+    with torch.no_grad():
+        expected = torch.sigmoid(disc(images * 2 - 1, labels)).numpy()
+    assert realness.shape == (6,) and realness == pytest.approx(expected, abs=1e-5)
+    plain, _ = gan_file(tmp_path, "dcgan", keep=False)
+    assert frame_realness(load_checkpoint(plain), resolved, images) is None
