@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.bookmarks import BookmarkStore
     from explorer.export import ExportError
-    from explorer.jobs.interpolation import export_path
+    from explorer.jobs.interpolation import export_path, resolve_settings
     from models.checkpoint import CheckpointError, open_model
     from models.data import DataError
 
@@ -72,18 +72,35 @@ def run(args: argparse.Namespace) -> int:
         if bookmarks.warning:
             print(f"latent-explorer: {bookmarks.warning}", file=sys.stderr)
         settings = build_settings(args, model, bookmarks)
+        frames = through_translator(args, model, settings) if args.translate else None
+        if frames is not None:
+            settings = resolve_settings(model, settings)
         with progress("exporting", unit="frames") as show:
-            result = export_path(settings, out, "gif", overwrite=args.force, model_fn=lambda: model,
+            result = export_path(settings, out, "gif", frames=frames, overwrite=args.force, model_fn=lambda: model,
                                  on_progress=lambda p: show(p.done, p.total, p.message or None))
         if args.filmstrip:
-            export_path(settings, args.filmstrip, "png", overwrite=args.force, model_fn=lambda: model)
+            export_path(settings, args.filmstrip, "png", frames=frames, overwrite=args.force, model_fn=lambda: model)
     except (CommandError, CheckpointError, DataError, ExportError, ValueError) as e:
         return fail(str(e))
-    c, h, w = model.image_shape
+    h, w = model.image_shape[1:] if frames is None else frames.shape[1:3]
     print(f"wrote {result.path}: {result.frames} frames of {w * settings.scale}x{h * settings.scale} at "
           f"{settings.fps:g} fps ({'slerp' if settings.slerp else 'lerp'}, "
           f"{time.perf_counter() - start:.2f} s)" + (f"; filmstrip {args.filmstrip}" if args.filmstrip else ""))
     return 0
+
+
+def through_translator(args: argparse.Namespace, model: Any, settings: Any) -> Any:
+    """The path's frames, each beside its translation by the translator --translate names."""
+    from explorer.jobs.interpolation import decode_path_steps, resolve_settings
+    from explorer.jobs.translate import translated_frames
+    from models.checkpoint import open_model
+    from models.steps import run_to_end
+
+    translator = open_model(args.translate)
+    if translator.translator is None:
+        raise CommandError(f"{args.translate} is not a translator; --translate takes one, e.g. cyclegan-footwear")
+    _, frames = run_to_end(decode_path_steps(model, resolve_settings(model, settings)))
+    return translated_frames(translator, frames, reverse=args.reverse)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -113,4 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-loop", action="store_true", help="play once instead of looping forever")
     p.add_argument("--filmstrip", metavar="PNG", help="also write every frame side by side as a PNG")
     p.add_argument("--force", action="store_true", help="replace OUT.gif (and the filmstrip) if they exist")
+    p.add_argument("--translate", metavar="TRANSLATOR", help="show each frame beside its translation by this "
+                                                             "translator (A -> B), e.g. cyclegan-footwear")
+    p.add_argument("--reverse", action="store_true", help="with --translate: translate B -> A")
     p.set_defaults(func=run, batch_work=False)   # a few frames a pass: one thread is fastest

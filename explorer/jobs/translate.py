@@ -223,3 +223,20 @@ def batch_job(source: str, first: int, reverse: bool = False,
                               reverse)
 
     return job
+
+
+def translated_frames(translator_model, frames: np.ndarray, reverse: bool = False, gap: int = 2) -> np.ndarray:
+    """Each frame (uint8 (n, H, W, C)) beside its translation: uint8 (n, H', 2 W' + gap, C') at the
+    translator's image shape, frames fitted to it first. What an interpolation looks like through
+    a translator (a generator's sneakers walking, and the boots they become)."""
+    tr = translator_model.translator
+    if tr is None:
+        raise ValueError(f"{translator_model.name} is not a translator")
+    shape = tuple(int(s) for s in translator_model.image_shape)
+    fitted = np.stack([fit_pixels(frame[:, :, 0] if frame.shape[2] == 1 else frame, shape) for frame in frames])
+    with torch.inference_mode():
+        x = torch.from_numpy(fitted).float().div_(255).to(translator_model.device)
+        y = to_uint8(tr.translate(x, reverse))
+    x = np.ascontiguousarray(fitted.transpose(0, 2, 3, 1))
+    between = np.zeros((len(x), shape[1], gap, shape[0]), dtype=np.uint8)
+    return np.concatenate([x, between, y], axis=2)

@@ -161,3 +161,21 @@ def test_the_probes_of_what_the_cycle_hides():
     assert heat.shape == (2, 2, 3) and heat.dtype == np.uint8
     assert heat[0, 0].tolist() == [0, 0, 0] and heat[0, 1].tolist() == [255, 255, 255]
     assert heat[1, 1].tolist() == [255, 255, 255] and heat[1, 0, 0] == 255 and heat[1, 0, 2] == 0
+
+
+def test_frames_of_an_interpolation_stand_beside_their_translations():
+    from explorer.jobs.translate import translated_frames
+    from explorer.jobs.upscale import fit_pixels
+    from models.images import to_uint8
+
+    torch.manual_seed(0)
+    model = build_model("cyclegan", {"image_shape": [1, 28, 28], **TINY}, {})
+    frames = np.random.default_rng(0).integers(0, 256, (3, 20, 20, 3), dtype=np.uint8)
+    out = translated_frames(model, frames, gap=2)
+    assert out.shape == (3, 28, 58, 1)
+    fitted = np.stack([fit_pixels(f, (1, 28, 28)) for f in frames])
+    assert np.array_equal(out[:, :, :28, 0], fitted[:, 0]) and not out[:, :, 28:30].any()
+    expected = to_uint8(model.translator.a_to_b(torch.from_numpy(fitted).float() / 255))
+    assert np.array_equal(out[:, :, 30:], expected)
+    back = translated_frames(model, frames, reverse=True)
+    assert not np.array_equal(back[:, :, 30:], out[:, :, 30:])     # the other generator
