@@ -14,7 +14,7 @@ from models.recipes import BUNDLED
 
 BUNDLED_FILES = resources.bundled_checkpoints()
 MODEL_KIND = {"vae": "vae", "cvae": "vae", "gan": "gan", "dcgan": "gan", "cgan": "gan", "ddpm": "ddpm",
-              "classifier": "classifier", "srgan": "srgan"}   # training kind -> the adapter's kind
+              "classifier": "classifier", "srgan": "srgan", "cyclegan": "cyclegan"}   # training kind -> the adapter's kind
 
 
 def image_shape(name: str) -> list[int]:
@@ -67,6 +67,10 @@ def test_bundled_metadata_records_the_recipe_and_the_measured_figures(name):
     elif recipe.kind == "srgan":     # an upscaler's figures: the targets
         assert metrics["srresnet_psnr_db"] >= metrics["bicubic_psnr_db"] + 3
         assert metrics["srgan_fid"] < metrics["srresnet_fid"] < metrics["bicubic_fid"]
+    elif recipe.kind == "cyclegan":  # a translator's figures, each way
+        for direction in ("a_to_b", "b_to_a"):
+            assert metrics[f"{direction}_cycle_l1"] < 0.1
+            assert metrics[f"{direction}_fid_floor"] < metrics[f"{direction}_fid"]
     else:
         assert math.isfinite(metrics["fid"]) and metrics["fid"] > 0
         assert metrics["samples"] >= 1000
