@@ -33,6 +33,7 @@ SECTIONS: list[str] = [
     "explorer.bench.throughput:throughput",
     "explorer.bench.upscale:upscale_forward",
     "explorer.bench.translate:translate_forward",
+    "explorer.bench.pyramid:lapgan_forward",
 ]
 
 
