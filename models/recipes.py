@@ -35,6 +35,9 @@ BUNDLED: dict[str, TrainOptions] = {
     # then SRGAN; the content loss uses the bundled classifier's conv features (models/sr_train.py)
     "srgan": TrainOptions(kind="srgan", epochs=3, seed=13, half=True,
                           arch={"scale": 4, "channels": 32, "blocks": 6}),
+    # x2 (14x14 -> 28x28): the same network at four times the pixels, so one epoch per phase
+    "srgan-x2": TrainOptions(kind="srgan", epochs=1, seed=14, half=True,
+                             arch={"scale": 2, "channels": 32, "blocks": 6}),
     # unpaired translators (models/cyclegan_train.py), batches of 16 drawn from each domain in its
     # own order; the sketch translator's edge maps are Canny's of the training images (models/edges.py)
     "cyclegan-footwear": TrainOptions(kind="cyclegan", epochs=4, batch_size=16, seed=21, half=True,
