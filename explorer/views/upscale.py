@@ -9,7 +9,7 @@ another view shows (`upscale_pixels`); the upscaler's input is always the truth 
 way it was trained.
 
 The view keeps the upscaler it shows while other models are opened, so the other views can send
-it their images; with none opened yet it uses the first bundled one.
+it their images; with none opened yet it uses the bundled srgan (x4), else any bundled upscaler.
 """
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ from explorer.views.upscale_plot import TradeOffPlots
 from explorer.worker import Result
 
 CHANNEL = "upscale"
+DEFAULT_UPSCALER = "srgan"
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 NO_UPSCALER = ("No upscaler is open: open the bundled srgan from the model library, or train one with "
                "`latent-explorer train srgan --scale 4 --out sr.safetensors`")
@@ -103,8 +104,11 @@ class UpscalePanel(QWidget):
         self._build()
         self.channel.result_ready.connect(self._on_result)
         context.model_opened.connect(self._follow)
-        first = context.current if context.current is not None and context.current.can("upscaler") else next(
-            (info for info in context.models if info.can("upscaler")), None)
+        first = context.current if context.current is not None and context.current.can("upscaler") else None
+        if first is None:        # the bundled x4 model (the paper's factor), else any bundled upscaler
+            upscalers = sorted((info for info in context.models if info.can("upscaler")),
+                               key=lambda info: info.name != DEFAULT_UPSCALER)
+            first = upscalers[0] if upscalers else None
         if first is not None:
             self.set_model(first)
         else:
