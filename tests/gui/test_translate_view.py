@@ -16,8 +16,9 @@ from explorer.views.main_window import MainWindow
 from explorer.views.sketch_canvas import SketchCanvas, stamp_line
 from explorer.views.translate import TranslatePanel
 from explorer.views.translate_actions import SOURCES, send_to_translate
-from models.checkpoint import save_checkpoint
+from models.checkpoint import load_checkpoint, save_checkpoint
 from models.generative import build_model
+from models.images import to_uint8
 from models.metadata import CheckpointMetadata, DatasetInfo, TrainingInfo
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -58,7 +59,7 @@ def unit(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
 
 
-def test_the_view_shows_the_round_trip_its_error_and_both_directions(qtbot, context, idx_data):
+def test_the_view_shows_the_round_trip_its_error_and_both_directions(qtbot, context, idx_data, translator_path):
     from models.data import load_dataset
 
     panel = TranslatePanel(context)
@@ -82,11 +83,15 @@ def test_the_view_shows_the_round_trip_its_error_and_both_directions(qtbot, cont
     assert frame.probes.noisy_reconstruction is not None and frame.probes.noisy_error is not None
     assert not np.array_equal(frame.probes.noisy, frame.images["translated"])
 
+    tr = load_checkpoint(translator_path).translator
+    assert np.array_equal(frame.images["translated"], to_uint8(tr.a_to_b(unit(frame.images["input"])))[0])
+
     panel.set_reverse(True)
     frame = wait_frame(qtbot, panel, lambda f: f.reverse)
     boots = np.flatnonzero(test.labels == 9)
     assert frame.source_domain == "Ankle boot" and frame.true_class == "Ankle boot"
     assert np.array_equal(frame.images["input"][:, :, 0], test.images[boots[0], 0])
+    assert np.array_equal(frame.images["translated"], to_uint8(tr.b_to_a(unit(frame.images["input"])))[0])
     assert panel.titles["input"].text() == "x (Ankle boot)"
 
     panel.sigma_slider.setValue(0)
