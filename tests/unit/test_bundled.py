@@ -14,7 +14,7 @@ from models.recipes import BUNDLED
 
 BUNDLED_FILES = resources.bundled_checkpoints()
 MODEL_KIND = {"vae": "vae", "cvae": "vae", "gan": "gan", "dcgan": "gan", "cgan": "gan", "ddpm": "ddpm",
-              "classifier": "classifier", "srgan": "srgan", "cyclegan": "cyclegan"}   # training kind -> the adapter's kind
+              "classifier": "classifier", "srgan": "srgan", "cyclegan": "cyclegan", "lapgan": "gan"}   # training kind -> the adapter's kind
 
 
 def image_shape(name: str) -> list[int]:
