@@ -239,7 +239,8 @@ class Upscaler:
         self._device = device
         self.scale = int(pair.config.scale)
         self.low_shape = tuple(pair.config.low_shape)
-        self._blended: tuple[float, torch.device, dict[str, Tensor]] | None = None
+        self._blended: nn.Module | None = None      # a third generator holding the blended weights
+        self._blend: float | None = None
 
     def downscale(self, high: Tensor) -> Tensor:
         from models.upscale import downscale
@@ -263,17 +264,27 @@ class Upscaler:
         elif blend == 1.0:
             out = self._pair.srgan(low)
         else:
-            out = torch.func.functional_call(self._pair.srresnet, self._weights(float(blend)), (low,))
+            out = self._blended_net(float(blend), low.device)(low)
         return check_finite(out, "the upscaler").clamp(0, 1)
 
-    def _weights(self, blend: float) -> dict[str, Tensor]:
+    def _blended_net(self, blend: float, device: torch.device) -> nn.Module:
+        """The generator with the weights of `blend`, remade only when the blend changes: a slider
+        drag loads a few hundred thousand weights once per position, then runs a plain forward."""
         from models.upscale import interpolate_weights
 
-        device = self._device()
-        if self._blended is None or self._blended[:2] != (blend, device):
-            weights = interpolate_weights(self._pair.srresnet.state_dict(), self._pair.srgan.state_dict(), blend)
-            self._blended = (blend, device, weights)
-        return self._blended[2]
+        if self._blended is None:
+            import copy
+
+            self._blended = copy.deepcopy(self._pair.srresnet).eval().requires_grad_(False)
+            self._blend = None
+        if next(self._blended.parameters()).device != device:
+            self._blended.to(device)
+            self._blend = None
+        if self._blend != blend:
+            self._blended.load_state_dict(
+                interpolate_weights(self._pair.srresnet.state_dict(), self._pair.srgan.state_dict(), blend))
+            self._blend = blend
+        return self._blended
 
 
 def guided_eps(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:

@@ -83,6 +83,9 @@ def test_the_upscaler_capability_gives_images_in_range_and_blends_weights():
         mean.load_state_dict({k: (v + pair.srgan.state_dict()[k]) / 2 for k, v in pair.srresnet.state_dict().items()})
         assert torch.allclose(half, mean(low).clamp(0, 1), atol=1e-5)
     assert not torch.allclose(half, a) and not torch.allclose(half, b)
+    # the blended weights are remade when the blend changes, and only then
+    quarter = up.upscale(low, 0.25)
+    assert not torch.allclose(quarter, half) and torch.equal(up.upscale(low, 0.5), half)
     # decode is the SRGAN upscale of the "latent", a low-resolution image
     assert torch.allclose(model.decode(low), b)
     with pytest.raises(ValueError, match="takes 1x7x7 images"):
