@@ -129,7 +129,6 @@ class TranslatePanel(QWidget):
                   self.test_button, self.file_button):
             top.addWidget(w)
         top.addStretch(1)
-        top.addWidget(self.model_label)
 
         self.canvas = SketchCanvas()
         self.canvas.sketch_changed.connect(self._sketched)
@@ -148,8 +147,9 @@ class TranslatePanel(QWidget):
         canvas_layout = QVBoxLayout(self.canvas_box)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
         canvas_layout.addWidget(QLabel("Sketch (drawn x)"))
-        canvas_layout.addWidget(self.canvas, 1)
+        canvas_layout.addWidget(self.canvas)
         canvas_layout.addLayout(tool_row)
+        canvas_layout.addStretch(1)
         self.canvas_box.hide()
 
         self.grid = QGridLayout()
@@ -184,12 +184,11 @@ class TranslatePanel(QWidget):
                                      "leans on a hidden signal, a little noise breaks it")
         self.gain_label, self.sigma_label = QLabel(), QLabel()
         for w in (self.gain_label, self.sigma_label):
-            w.setMinimumWidth(90)
+            w.setMinimumWidth(48)
         for slider in (self.gain_slider, self.sigma_slider):
             slider.valueChanged.connect(lambda _: self._request())
         probe_row = QHBoxLayout()
-        probe_row.addWidget(QLabel("What the cycle hides:"))
-        probe_row.addWidget(QLabel("detail gain"))
+        probe_row.addWidget(QLabel("What the cycle hides: detail gain"))
         probe_row.addWidget(self.gain_slider, 1)
         probe_row.addWidget(self.gain_label)
         probe_row.addWidget(QLabel("noise before F"))
@@ -227,13 +226,18 @@ class TranslatePanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.caption)
+        layout.addWidget(self.model_label)
         self._update_labels()
 
     def resizeEvent(self, event) -> None:
-        """Square image cells: as wide as a column, and no taller than the room left."""
         super().resizeEvent(event)
+        self._fit_cells()
+
+    def _fit_cells(self) -> None:
+        """Square image cells: as wide as a column, and no taller than the room left."""
         canvas = self.canvas_box.width() + 6 if self.canvas_box.isVisible() else 0
-        width = (self.width() - canvas - 24) // len(COLUMNS) - self.grid.horizontalSpacing()
+        columns = len(COLUMNS) if self.views["truth"].isVisible() else len(COLUMNS) - 1
+        width = (self.width() - canvas - 24) // columns - self.grid.horizontalSpacing()
         room = (self.height() - 230) // 2
         side = max(90, min(width, room))
         for view in self.views.values():
@@ -288,6 +292,7 @@ class TranslatePanel(QWidget):
 
     def _mode_changed(self, _: int) -> None:
         self.pages.setCurrentIndex(1 if self.mode == "batch" else 0)
+        self.caption.setVisible(self.mode != "batch")
         self.canvas_box.setVisible(self.mode == "sketch")
         if self.mode == "sketch":
             self._sketched(self.canvas.pixels())
@@ -365,6 +370,8 @@ class TranslatePanel(QWidget):
                 view.clear_message()
                 view.set_image(image)
             self.notes[name].setText(notes.get(name, ""))
+        self.grid.setColumnStretch(len(COLUMNS) - 1, 1 if "truth" in frame.images else 0)
+        self._fit_cells()
         self.caption.setStyleSheet("")
         self.caption.setText(f"x: {frame.description}. {frame.source_domain} → {frame.target_domain} → "
                              f"{frame.source_domain}; cycle error = mean |x − F(G(x))| with pixels in [0, 1]. "
