@@ -7,6 +7,12 @@ whose discriminator sees real or generated residuals beside that same low-pass i
 levels learn independently and at once: one optimiser step per batch updates every level's
 discriminator, then every level's generator. Losses are the non-saturating GAN loss with
 one-sided label smoothing, Adam(2e-4, beta1 = 0.5), as the project's other GANs use.
+
+The base level gets BASE_STEPS updates per batch (the extra ones on random batches of real
+coarse images): given real 7 x 7 images, the bundled model's finer levels already make images
+with a classifier-FID of 20, and its samples' distance came mostly from the base level; four
+times the updates brought a base-only GAN from 236 to 200 (real 7 x 7 images score 167), at a
+few percent of a step's time, since the base is a small MLP.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
     from models.train import Trainer
 
 REAL_TARGET = 0.9           # one-sided label smoothing (Salimans et al. 2016)
+BASE_STEPS = 4              # updates of the base level per batch
 
 
 def _d_loss(real: Tensor, fake: Tensor) -> Tensor:
@@ -57,9 +64,32 @@ def train_lapgan(tr: Trainer) -> tuple[nn.Module, Any]:
     noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
     levels = len(config.noise_dims)
     conditional = config.num_classes > 0
-    tr.track(gen=gen, disc=disc, opt_g=opt_g, opt_d=opt_d, noise=noise)
+    draws = torch.Generator().manual_seed(o.seed + 2)
+    base_images = torch.cat([pyramid.low_passes(tr.images[i:i + 1000].float().div(127.5).sub(1), levels)[0]
+                             for i in range(0, len(tr.images), 1000)])   # every real coarse image
+    tr.track(gen=gen, disc=disc, opt_g=opt_g, opt_d=opt_d, noise=noise, draws=draws)
+
+    def base_step() -> None:
+        """One more update of the base level alone, on a random batch of real coarse images."""
+        idx = torch.randint(0, len(base_images), (o.batch_size,), generator=draws)
+        real = base_images[idx].to(tr.device)
+        labels = tr.labels[idx].to(tr.device) if conditional else None
+        z = torch.randn(len(idx), config.noise_dims[0], device=tr.device, generator=noise)
+        with tr.autocast():
+            fake = gen.base(z, labels)
+            d_loss = _d_loss(disc.base(real, labels).float(), disc.base(fake.detach(), labels).float())
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        with tr.autocast():
+            g_loss = _g_loss(disc.base(fake, labels).float())
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
 
     def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
+        for _ in range(BASE_STEPS - 1):
+            base_step()
         labels = y if conditional else None
         real = pyramid.low_passes(x * 2 - 1, levels)                # coarse to fine
         low = [pyramid.up(image) for image in real[:-1]]            # each finer level's low-pass
@@ -94,5 +124,5 @@ def train_lapgan(tr: Trainer) -> tuple[nn.Module, Any]:
     tr.run_epochs(o.epochs, step_fn)
     sides = "-".join(str(s) for s in gen.sides)
     recipe = {"betas": [0.5, 0.999], "label_smoothing": REAL_TARGET,
-              "levels": f"{sides}, each trained on the real low-pass image"}
+              "levels": f"{sides}, each trained on the real low-pass image", "base_steps_per_batch": BASE_STEPS}
     return gen, tr.metadata("gan", "lapgan", config, (gen.latent_dim,), {"recipe": recipe})
