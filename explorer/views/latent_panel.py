@@ -107,7 +107,8 @@ class LatentPanel(QWidget):
         canvas_split.addWidget(self.report_table)
         canvas_split.setChildrenCollapsible(False)
         canvas_split.setStretchFactor(0, 3)
-        canvas_split.setStretchFactor(1, 2)
+        canvas_split.setStretchFactor(1, 2)           # the pyramid display
+        canvas_split.setStretchFactor(2, 2)           # the direction report
         canvas = QWidget()
         canvas_layout = QVBoxLayout(canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)

@@ -13,6 +13,7 @@ from explorer.views.filmstrip import to_qimage
 
 COLUMNS = ("low-pass", "+ band-pass", "= image")
 GAP = 6
+MAX_CELL = 140          # the largest side of a picture: the decoded image above keeps the room
 
 
 class PyramidDisplay(QWidget):
@@ -24,6 +25,7 @@ class PyramidDisplay(QWidget):
         self._images: list[list] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(240, 150)
+        self._limit_height(3)
         self.setToolTip("What each level of the pyramid draws: the coarser level's image brought up, "
                         "the detail this level adds (grey is none), and their sum")
 
@@ -31,7 +33,11 @@ class PyramidDisplay(QWidget):
         self.frame = frame
         self._images = [[None if p is None else to_qimage(p) for p in (lv.low_pass, lv.band_pass, lv.image)]
                         for lv in frame.levels]
+        self._limit_height(len(frame.levels))
         self.update()
+
+    def _limit_height(self, rows: int) -> None:
+        self.setMaximumHeight(self.fontMetrics().height() + 2 + rows * (MAX_CELL + GAP))
 
     def clear(self) -> None:
         self.frame = None
@@ -54,7 +60,7 @@ class PyramidDisplay(QWidget):
         label_w = metrics.horizontalAdvance("28×28 ") + GAP
         header = metrics.height() + 2
         side = int(min((self.width() - label_w - GAP * 3) / 3, (self.height() - header - GAP * rows) / rows))
-        side = max(8, side)
+        side = max(8, min(MAX_CELL, side))
         rects = []
         for r in range(rows):
             y = header + r * (side + GAP)
