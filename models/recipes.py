@@ -40,7 +40,7 @@ BUNDLED: dict[str, TrainOptions] = {
                              arch={"scale": 2, "channels": 32, "blocks": 6}),
     # unpaired translators (models/cyclegan_train.py), batches of 16 drawn from each domain in its
     # own order; the sketch translator's edge maps are Canny's of the training images (models/edges.py)
-    "cyclegan-footwear": TrainOptions(kind="cyclegan", epochs=4, batch_size=16, seed=21, half=True,
+    "cyclegan-footwear": TrainOptions(kind="cyclegan", epochs=6, batch_size=16, seed=21, half=True,
                                       domain_a="Sneaker", domain_b="Ankle boot"),
     "cyclegan-sketch": TrainOptions(kind="cyclegan", epochs=3, batch_size=16, seed=22, half=True,
                                     domain_a="edges", domain_b="all", epoch_size=12000),
