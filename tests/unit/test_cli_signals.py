@@ -51,16 +51,18 @@ def start(tmp_path: Path, patch: str, argv: list[str]) -> tuple[subprocess.Popen
     marker = tmp_path / "marker"
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
         from pathlib import Path
+        # Ctrl+C as a terminal delivers it, even where the suite was started in the background
+        # by a shell without job control, which makes its children inherit SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         marker, NEVER = Path({str(marker)!r}), {NEVER_S}
     """) + textwrap.dedent(patch) + textwrap.dedent(f"""
         from explorer.cli import main
         sys.exit(main({argv!r}))
     """))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    # start_new_session: the child gets the default SIGINT handling even under a shell that
-    # started the tests in the background (which makes children ignore SIGINT)
+    # start_new_session: a signal meant for the test run (Ctrl+C in its terminal) does not reach the child
     child = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stderr=subprocess.PIPE,
                              text=True, start_new_session=True)
     return child, marker
