@@ -36,7 +36,7 @@ class SketchCanvas(QWidget):
         super().__init__(parent)
         self._pixels = np.zeros(size, dtype=np.uint8)
         self.tool = PEN
-        self.pen_radius = 1.0              # in image pixels: a stroke about as wide as an edge map's line
+        self.pen_radius = 0.6              # in image pixels: a one-pixel line, like an edge map's
         self.eraser_radius = 2.0
         self._last: tuple[float, float] | None = None
         self.setMinimumSize(140, 140)

@@ -63,8 +63,8 @@ MAX_SIGMA = 0.30             # the noise slider's top (images in [0, 1])
 
 def column_titles(source: str, target: str) -> dict[str, str]:
     return {"input": f"x ({source})", "translated": f"G(x) ({target})", "reconstructed": f"F(G(x)) ({source})",
-            "heat": "|x − F(G(x))|", "truth": "True garment", "amplified": "G(x), fine detail amplified",
-            "noisy": "G(x) + noise", "noisy_reconstruction": "F(G(x) + noise)", "noisy_heat": "|x − F(G(x) + noise)|"}
+            "heat": "|x − F(G(x))|", "truth": "True garment", "amplified": "G(x), detail × gain",
+            "noisy": "G(x) + noise n", "noisy_reconstruction": "F(G(x) + n)", "noisy_heat": "|x − F(G(x) + n)|"}
 
 
 def prediction_text(probs: np.ndarray | None, class_names: tuple[str, ...]) -> str:
@@ -235,14 +235,16 @@ class TranslatePanel(QWidget):
 
     def _fit_cells(self) -> None:
         """Square image cells: as wide as a column, and no taller than the room left."""
-        canvas = self.canvas_box.width() + 6 if self.canvas_box.isVisible() else 0
+        available = self.width() - 24
+        canvas = min(max(140, available // 5), 300)
+        self.canvas.setFixedSize(canvas, canvas)
+        used = canvas + 12 if self.canvas_box.isVisible() else 0
         columns = len(COLUMNS) if self.views["truth"].isVisible() else len(COLUMNS) - 1
-        width = (self.width() - canvas - 24) // columns - self.grid.horizontalSpacing()
+        width = (available - used) // columns - self.grid.horizontalSpacing()
         room = (self.height() - 230) // 2
         side = max(90, min(width, room))
         for view in self.views.values():
             view.setFixedHeight(side)
-        self.canvas.setFixedSize(max(140, min(2 * side, 320)), max(140, min(2 * side, 320)))
 
     # -- model, input and controls ------------------------------------------------------------------
     def _follow(self, info: ModelInfo) -> None:
@@ -294,6 +296,7 @@ class TranslatePanel(QWidget):
         self.pages.setCurrentIndex(1 if self.mode == "batch" else 0)
         self.caption.setVisible(self.mode != "batch")
         self.canvas_box.setVisible(self.mode == "sketch")
+        self._fit_cells()
         if self.mode == "sketch":
             self._sketched(self.canvas.pixels())
         elif self.mode == "batch":
