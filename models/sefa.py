@@ -75,8 +75,15 @@ def layer_count(model: GenerativeModel) -> int:
 
 def _weight_matrices(model: GenerativeModel) -> list[Tensor]:
     if model.latent_weights is None:
-        why = ("its latent is the starting noise of a many-step sampler, not the input of one layer"
-               if model.sampler is not None else "it exposes no weights that read the latent (a TorchScript "
-               "program's layers are code, not weights that can be read)")
+        if model.sampler is not None:
+            why = "its latent is the starting noise of a many-step sampler, not the input of one layer"
+        elif model.upscaler is not None or model.translator is not None:
+            why = "it turns images into images: it has no latent to factorise"
+        elif model.pyramid is not None:
+            why = ("each level of its pyramid has a generator of its own reading its own part of the latent, "
+                   "so no one layer reads it all")
+        else:
+            why = ("it exposes no weights that read the latent (a TorchScript program's layers are code, "
+                   "not weights that can be read)")
         raise ValueError(why)
     return list(model.latent_weights.matrices())

@@ -136,6 +136,10 @@ def test_sefa_works_on_every_bundled_gan_and_vae_and_says_why_not_elsewhere(name
         with pytest.raises(ValueError, match="many-step sampler"):
             sefa_of(model, 4)
         return
+    if model.upscaler is not None or model.translator is not None or model.pyramid is not None:
+        with pytest.raises(ValueError, match="no latent to factorise|own part of the latent"):
+            sefa_of(model, 4)
+        return
     found = sefa_of(model, 4)
     assert layer_count(model) == 1
     assert len(found) == min(4, model.latent_dim) and np.isfinite(found.directions).all()
