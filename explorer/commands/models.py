@@ -13,6 +13,7 @@ from explorer.commands import print_json
 def describe_file(name: str, path: Path, bundled: bool) -> dict[str, Any]:
     """One model's entry: its metadata summary, or the reason it cannot be read."""
     from models.checkpoint import CheckpointError, load_metadata
+    from models.generative import declared_capabilities
 
     entry: dict[str, Any] = {"name": name, "path": str(path), "bundled": bundled}
     if not os.path.lexists(path):
@@ -39,6 +40,7 @@ def describe_file(name: str, path: Path, bundled: bool) -> dict[str, Any]:
         latent_shape=list(meta.latent_shape) if meta.latent_shape else None,
         image_shape=list(meta.image_shape) if meta.image_shape else None,
         conditional=bool(meta.config.get("num_classes")) and meta.kind != "classifier",
+        capabilities=sorted(declared_capabilities(meta.architecture, dict(meta.config))),
         class_names=list(meta.class_names),
         dataset=doc.get("dataset"),
         training={k: v for k, v in doc.get("training", {}).items() if k not in ("loss_curve", "step_losses")},
@@ -65,21 +67,27 @@ HEADLINE = (("test_accuracy", "accuracy"), ("fid", "classifier-FID"), ("conditio
             ("sketch_psnr_db", "sketch PSNR"))
 
 
+NAME_WIDTH_MAX = 28      # names longer than this push their own row out, not every row
+
+
 def _shape(value: Any) -> str:
     return "x".join(str(s) for s in value) if isinstance(value, list) else "?"
 
 
-def _line(entry: dict[str, Any]) -> str:
-    """One entry as a line of plain text: names and messages from a file are shown escaped."""
+def _line(entry: dict[str, Any], width: int = 14) -> str:
+    """One entry as a line of plain text, its name padded to `width`: names and messages from a
+    file are shown escaped."""
     from models.describe import plain_text
 
     name = plain_text(entry["name"])
     if "error" in entry:
-        return f"  {name:<14} cannot be read: {plain_text(entry['error'])}"
+        return f"  {name:<{width}} cannot be read: {plain_text(entry['error'])}"
     if entry.get("kind") == "imported":
-        return f"  {name:<14} imported generator  {plain_text(entry['path'])}"
+        return f"  {name:<{width}} imported generator  {plain_text(entry['path'])}"
+    # an image-to-image model's "latent" is the image it takes
+    takes = "input " if {"upscaler", "translator"} & set(entry.get("capabilities") or ()) else "latent"
     parts = [f"{plain_text(entry['kind']):<10}", f"{plain_text(entry.get('architecture') or '?'):<13}",
-             f"latent {_shape(entry.get('latent_shape')):<9}", f"image {_shape(entry.get('image_shape')):<8}"]
+             f"{takes} {_shape(entry.get('latent_shape')):<9}", f"image {_shape(entry.get('image_shape')):<8}"]
     if entry.get("conditional"):
         parts.append(f"{len(entry['class_names'])} classes")
     metrics = entry.get("metrics") or {}
@@ -87,7 +95,7 @@ def _line(entry: dict[str, Any]) -> str:
              if isinstance(metrics.get(key), (int, float)) and not isinstance(metrics.get(key), bool)]
     if shown:
         parts.append(plain_text(", ".join(shown)))
-    return f"  {name:<14} " + "  ".join(parts)
+    return f"  {name:<{width}} " + "  ".join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,18 +105,20 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(listing)
         return 0
+    entries = listing["bundled"] + listing["recent"]
+    width = min(NAME_WIDTH_MAX, max([14] + [len(plain_text(e["name"])) for e in entries]))
     print("Bundled models:")
     if listing["bundled"]:
         for entry in listing["bundled"]:
-            print(_line(entry))
+            print(_line(entry, width))
     else:
         print("  none installed (train one with `latent-explorer train`)")
     print("Recent files:")
     if listing["recent"]:
         for entry in listing["recent"]:
-            print(_line(entry))
+            print(_line(entry, width))
             if "error" not in entry:
-                print(f"  {'':<14} {plain_text(entry['path'])}")
+                print(f"  {'':<{width}} {plain_text(entry['path'])}")
     else:
         print("  none")
     return 0

@@ -192,3 +192,13 @@ def test_a_sweep_in_the_metrics_reads_as_a_table_and_model_rows_stay_short(tmp_p
                  "latent_shape": [64], "image_shape": [1, 28, 28],
                  "metrics": {"per_class_accuracy": {"Bag": 0.98, "Coat": 0.85}, "test_accuracy": 0.9029}})
     assert "per_class" not in row and "accuracy 0.9029" in row and len(row) < 120
+
+
+def test_rows_stay_aligned_with_long_names_and_an_image_to_image_model_takes_an_input(capsys):
+    from explorer.commands.models import _line
+
+    rows = [_line({"name": name, "kind": "gan", "architecture": "dcgan", "latent_shape": [8], "image_shape": [1, 28, 28],
+                   "capabilities": caps}, width=17)
+            for name, caps in (("gan", ["prior"]), ("cyclegan-footwear", ["translator"]))]
+    assert rows[0].index("dcgan") == rows[1].index("dcgan") and rows[0].index("image") == rows[1].index("image")
+    assert " latent 8 " in rows[0] and " input  8 " in rows[1]
