@@ -125,8 +125,9 @@ def methods_for(capabilities: Iterable[str]) -> dict[str, str]:
     return {
         PRINCIPAL_KEY: "" if method_for(names) else "it has neither an encoder nor an early layer",
         SEFA_KEY: "" if "latent_weights" in names else
+        "its latent is the starting noise of a many-step sampler, not the input of one layer" if many_steps else
         "each pyramid level's generator reads its own part of the latent" if "pyramid" in names else
-        "it exposes no weights that read the latent (a TorchScript generator, a DDPM)",
+        "it exposes no weights that read the latent (a TorchScript generator)",
         BOUNDARY_KEY: "" if "prior" in names and not many_steps else sampled_why,
         ATTRIBUTE_KEY: "" if ("encoder" in names or "prior" in names) and not many_steps else sampled_why,
     }

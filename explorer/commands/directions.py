@@ -47,8 +47,16 @@ def _run(args: argparse.Namespace) -> int:
     from models.direction_report import report_directions
     from models.directions import DirectionSpec, directions_of
 
+    from models.directions import methods_for
+    from models.generative import capability_names
+
     device = pick_device(args.device)
     model = open_generator(args.model, device)
+    if model.upscaler is not None or model.translator is not None:
+        raise CommandError(f"{model.name} turns images into images: it has no latent to find directions in")
+    why_not = methods_for(capability_names(model)).get(args.method, "")
+    if why_not and not args.load:       # said before any work starts
+        raise CommandError(f"{args.method} directions do not apply to {model.name}: {why_not}")
     label = class_index(args.class_, model.conditional)
     needs_judge = args.method in ("boundaries", "attributes") or not args.no_report
     judge = open_classifier(args.classifier, device) if needs_judge else None

@@ -66,7 +66,7 @@ def test_every_method_is_offered_where_the_model_has_it_and_says_why_not_where_n
     assert all(enabled for enabled, _ in method_states(tab).values())
     open_model(qtbot, context, panel, "ddpm")
     states = method_states(tab)
-    assert not states[SEFA_KEY][0] and "exposes no weights" in states[SEFA_KEY][1]
+    assert not states[SEFA_KEY][0] and "many-step sampler" in states[SEFA_KEY][1]
     assert not states[BOUNDARY_KEY][0] and "many-step sampler" in states[BOUNDARY_KEY][1]
     assert not panel.mode_tabs.isTabEnabled(panel.mode_tabs.indexOf(tab))
 
