@@ -42,7 +42,7 @@ BUNDLED: dict[str, TrainOptions] = {
     # own order; the sketch translator's edge maps are Canny's of the training images (models/edges.py)
     "cyclegan-footwear": TrainOptions(kind="cyclegan", epochs=6, batch_size=16, seed=21, half=True,
                                       domain_a="Sneaker", domain_b="Ankle boot"),
-    "cyclegan-sketch": TrainOptions(kind="cyclegan", epochs=3, batch_size=16, seed=22, half=True,
+    "cyclegan-sketch": TrainOptions(kind="cyclegan", epochs=4, batch_size=16, seed=22, half=True,
                                     domain_a="edges", domain_b="all", epoch_size=12000),
     # a three-level Laplacian pyramid GAN, 7 -> 14 -> 28 (models/nets/lapgan.py), every level
     # trained at once on the real pyramid; bfloat16 autocast makes it four times faster on the CPU
