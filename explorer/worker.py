@@ -368,6 +368,6 @@ def _is_user_error(e: Exception) -> bool:
     raises ValueError "saying why" when a choice does not apply (a method, a class, a file)."""
     from models.checkpoint import CheckpointError
     from models.data import DataError
-    from models.generative import ModelOutputError
+    from models.capabilities import ModelOutputError
 
     return isinstance(e, (CheckpointError, DataError, ModelOutputError, ValueError))

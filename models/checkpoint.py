@@ -246,7 +246,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Gen
         raise CheckpointError(f"{path}: metadata says kind {meta.kind!r} but architecture "
                               f"{meta.architecture!r} builds a {model.kind}; the metadata is wrong: "
                               f"re-save the checkpoint")
-    from models.generative import DISCRIMINATOR_PREFIX, Discriminator, build_discriminator
+    from models.capabilities import Discriminator
+    from models.generative import DISCRIMINATOR_PREFIX, build_discriminator
 
     kept_d = {k[len(DISCRIMINATOR_PREFIX):]: v for k, v in tensors.items() if k.startswith(DISCRIMINATOR_PREFIX)}
     load_weights(model.net, {k: v for k, v in tensors.items() if not k.startswith(DISCRIMINATOR_PREFIX)}, path)

@@ -25,7 +25,8 @@ import torch
 
 from models.data import ImageDataset
 from models.directions import ATTRIBUTE, BOUNDARY, Directions, DirectionSpec, encode_images, repeat_labels
-from models.generative import GenerativeModel, Labels
+from models.capabilities import Labels
+from models.generative import GenerativeModel
 from models.steps import Progress, Steps
 
 # A side of a boundary, or a class mean, needs at least this many samples' worth of probability.

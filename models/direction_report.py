@@ -19,7 +19,8 @@ import torch
 from torch import Tensor
 
 from models.directions import Directions, repeat_labels
-from models.generative import GenerativeModel, Labels
+from models.capabilities import Labels
+from models.generative import GenerativeModel
 from models.references import ReferenceSet, nearest_distances
 from models.steps import Progress, Steps
 

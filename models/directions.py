@@ -25,7 +25,8 @@ import torch
 from torch import Tensor
 
 from models.data import ImageDataset
-from models.generative import GenerativeModel, Labels
+from models.capabilities import Labels
+from models.generative import GenerativeModel
 from models.latent import ganspace_basis, principal_directions
 from models.steps import Progress, Steps
 

@@ -24,7 +24,8 @@ from torch import Tensor
 from models.steps import Progress, Steps, run_to_end
 
 if TYPE_CHECKING:
-    from models.generative import Classifier, GenerativeModel
+    from models.capabilities import Classifier
+    from models.generative import GenerativeModel
 
 __all__ = ["InversionConfig", "InversionResult", "InversionStep", "invert_steps", "invert_gan_steps", "invert_gan"]
 

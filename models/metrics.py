@@ -30,7 +30,8 @@ import torch
 from torch import Tensor
 
 from models.data import ImageDataset
-from models.generative import GenerativeModel, to_unit
+from models.capabilities import to_unit
+from models.generative import GenerativeModel
 from models.latent import lerp, slerp
 from models.precision import batch_precision
 from models.steps import Progress, Steps

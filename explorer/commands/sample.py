@@ -23,7 +23,7 @@ def sample_grid(model, count: int, seed: int, class_index: int | None, columns: 
     `show(done, total)` follows an iterative model's steps."""
     import torch
 
-    from models.generative import to_unit
+    from models.capabilities import to_unit
     from models.images import to_uint8
     from models.precision import batch_precision
 

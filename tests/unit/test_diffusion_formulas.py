@@ -228,7 +228,7 @@ def _hand_guided(labels: list[int], w: float) -> torch.Tensor:
 
 @pytest.mark.parametrize("w", GUIDANCE_SCALES)
 def test_guided_eps_is_uncond_plus_one_plus_w_times_difference(w: float) -> None:
-    from models.generative import guided_eps
+    from models.capabilities import guided_eps
 
     cond = STUB_EPS[[0, 1, 2]].reshape(3, 1, 2, 2)
     uncond = STUB_EPS[[NUM_CLASSES] * 3].reshape(3, 1, 2, 2)
@@ -237,7 +237,7 @@ def test_guided_eps_is_uncond_plus_one_plus_w_times_difference(w: float) -> None
 
 def test_guidance_pushes_away_from_the_unconditional_prediction() -> None:
     """w > 0 lands beyond the conditional prediction, on the far side from the unconditional one."""
-    from models.generative import guided_eps
+    from models.capabilities import guided_eps
 
     cond, uncond = STUB_EPS[1], STUB_EPS[NUM_CLASSES]
     guided = guided_eps(cond, uncond, 2.0)

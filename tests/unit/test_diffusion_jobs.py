@@ -17,7 +17,8 @@ from explorer.jobs.diffusion import (EPS_RANGE, DiffusionError, DiffusionSetting
 from explorer.views.step_store import StepStore, selection_size
 from explorer.job_context import Cancelled
 from models.checkpoint import load_checkpoint
-from models.generative import build_model, noise_seed
+from models.capabilities import noise_seed
+from models.generative import build_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -199,7 +199,6 @@ def test_class_changes_along_a_conditional_path(tiny_models):
 
 
 def test_slerp_keeps_the_norm_between_the_endpoints_while_lerp_shrinks_it(tiny_models):
-    model = open_model(tiny_models["dcgan"])
     keys = [Endpoint("latent", latent=tuple(torch.randn(512, generator=torch.Generator().manual_seed(s)).tolist()))
             for s in (0, 1)]
     spec = PathSettings("x", "x", (512,), tuple(keys), frames=11, slerp=True)
