@@ -64,6 +64,18 @@ def rss_mb() -> float:
     return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def median_p95_ms(work: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """Median and 95th percentile in ms of `runs` calls of `work`, after ten to warm up."""
+    for _ in range(10):
+        work()
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        work()
+        times.append(1000 * (time.perf_counter() - began))
+    return percentile(times, 50), percentile(times, 95)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:

@@ -3,25 +3,12 @@ batch 1 (all three levels, 7 -> 14 -> 28) on 2 threads and on 1, and the pyramid
 one point (every level's low-pass, band-pass and composed image as pixels)."""
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from explorer.bench import BenchOptions, figure, model_file, percentile, skipped
+from explorer.bench import BenchOptions, figure, median_p95_ms, model_file, skipped
 
 RUNS = 300
 TARGET_MS = 5.0       # one forward at batch 1 on a 2-core CPU
-
-
-def _median_p95_ms(work: Callable[[], Any], runs: int) -> tuple[float, float]:
-    for _ in range(10):
-        work()
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        work()
-        times.append(1000 * (time.perf_counter() - began))
-    return percentile(times, 50), percentile(times, 95)
 
 
 def lapgan_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]:
@@ -38,7 +25,7 @@ def lapgan_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]:
     figures = []
     for threads in (2, 1):
         with torch_threads(threads):
-            median, p95 = _median_p95_ms(lambda: model.decode(z), runs)
+            median, p95 = median_p95_ms(lambda: model.decode(z), runs)
         # the latent view decodes on one thread (explorer/jobs/latent.py): the target is its figure
         target = f"< {TARGET_MS:g} ms" if threads == 1 else None
         figures.append(figure(f"decode, {threads} thread(s): median", round(median, 3), "ms", target,
@@ -52,7 +39,7 @@ def lapgan_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]:
             return model
 
     job = pyramid_job("lapgan", z.reshape(-1).numpy())
-    median, p95 = _median_p95_ms(lambda: job(Context()), runs // 3)
+    median, p95 = median_p95_ms(lambda: job(Context()), runs // 3)
     figures += [figure("the pyramid display's job for one point: median", round(median, 3), "ms"),
                 figure("the pyramid display's job for one point: p95", round(p95, 3), "ms")]
     sides = " -> ".join(str(level.side) for level in model.pyramid.levels)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from explorer.bench import BenchOptions, figure, model_file, skipped
-from explorer.bench.upscale import _median_p95_ms
+from explorer.bench import BenchOptions, figure, median_p95_ms, model_file, skipped
 
 RUNS = 300
 TARGET_MS = 5.0       # one translation at batch 1 on 2 CPU cores
@@ -17,7 +16,7 @@ def translate_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]
     import numpy as np
     import torch
 
-    from explorer.jobs.translate import TranslateInput, translate_job
+    from explorer.jobs.translate import ImageInput, translate_job
     from models.checkpoint import open_model
     from models.devices import torch_threads
 
@@ -32,7 +31,7 @@ def translate_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]
     figures = []
     for threads in (2, 1):
         with torch_threads(threads):
-            median, p95 = _median_p95_ms(lambda: tr.a_to_b(x), runs)
+            median, p95 = median_p95_ms(lambda: tr.a_to_b(x), runs)
         target = f"< {TARGET_MS:g} ms" if threads == 2 else None
         figures.append(figure(f"G(x), {threads} thread(s): median", round(median, 3), "ms", target,
                               median < TARGET_MS if threads == 2 else None))
@@ -48,9 +47,9 @@ def translate_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]
             return model if source == "cyclegan-footwear" else judge
 
     pixels = np.random.default_rng(0).integers(0, 256, tuple(model.image_shape[1:]), dtype=np.uint8)
-    job = translate_job("cyclegan-footwear", TranslateInput(pixels=pixels), gain=4, sigma=0.05,
+    job = translate_job("cyclegan-footwear", ImageInput(pixels=pixels), gain=4, sigma=0.05,
                         classifier="classifier" if judge is not None else None)
-    median, p95 = _median_p95_ms(lambda: job(Context()), runs // 3)
+    median, p95 = median_p95_ms(lambda: job(Context()), runs // 3)
     figures += [figure("the translate view's job for one image: median", round(median, 2), "ms"),
                 figure("the translate view's job for one image: p95", round(p95, 2), "ms")]
     return {"name": name, "figures": figures,

@@ -5,25 +5,12 @@ on 2 threads and on 1; and the upscale view's whole job for one image (downscale
 three networks, PSNR, SSIM, the classifier)."""
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from explorer.bench import BenchOptions, figure, model_file, percentile, skipped
+from explorer.bench import BenchOptions, figure, median_p95_ms, model_file, skipped
 
 RUNS = 300
 TARGET_MS = 5.0       # one forward at batch 1 on 2 CPU cores
-
-
-def _median_p95_ms(work: Callable[[], Any], runs: int) -> tuple[float, float]:
-    for _ in range(10):
-        work()
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        work()
-        times.append(1000 * (time.perf_counter() - began))
-    return percentile(times, 50), percentile(times, 95)
 
 
 def upscale_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]:
@@ -43,7 +30,7 @@ def upscale_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]:
     for threads in (2, 1):
         with torch_threads(threads):
             for blend, what in ((1.0, "SRGAN weights"), (0.5, "blend 0.5")):
-                median, p95 = _median_p95_ms(lambda b=blend: up.upscale(low, b), runs)
+                median, p95 = median_p95_ms(lambda b=blend: up.upscale(low, b), runs)
                 target = f"< {TARGET_MS:g} ms" if threads == 2 else None
                 figures.append(figure(f"{what}, {threads} thread(s): median", round(median, 3), "ms", target,
                                       median < TARGET_MS if threads == 2 else None))
@@ -59,7 +46,7 @@ def upscale_forward(options: BenchOptions, runs: int = RUNS) -> dict[str, Any]:
 def _view_job(model: Any, options: BenchOptions, runs: int) -> list[dict[str, Any]]:
     import numpy as np
 
-    from explorer.jobs.upscale import UpscaleInput, upscale_job
+    from explorer.jobs.upscale import ImageInput, upscale_job
 
     class Context:                  # the two things the job asks of the worker
         device = options.device
@@ -74,8 +61,8 @@ def _view_job(model: Any, options: BenchOptions, runs: int) -> list[dict[str, An
 
         judge = open_model(path, options.device)
     pixels = np.random.default_rng(0).integers(0, 256, tuple(model.image_shape[1:]), dtype=np.uint8)
-    job = upscale_job("srgan", UpscaleInput(pixels=pixels), 0.5, "classifier" if judge is not None else None)
+    job = upscale_job("srgan", ImageInput(pixels=pixels), 0.5, "classifier" if judge is not None else None)
     context = Context()
-    median, p95 = _median_p95_ms(lambda: job(context), runs)
+    median, p95 = median_p95_ms(lambda: job(context), runs)
     return [figure("the upscale view's job for one image: median", round(median, 2), "ms"),
             figure("the upscale view's job for one image: p95", round(p95, 2), "ms")]

@@ -5,6 +5,7 @@ Torch is imported inside the functions that need it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,3 +97,18 @@ def _labels(label: Any) -> Any:
     if label is None or isinstance(label, int):
         return label
     return torch.as_tensor([float(w) for w in label], dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """The image an image-to-image view works on: a test item (`test_index`), a picture file
+    (`path`) or pixels (uint8 (H, W) or (H, W, C)) with a note saying what made them."""
+
+    test_index: int | None = None
+    path: str | None = None
+    pixels: np.ndarray | None = field(default=None, compare=False)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.test_index, self.path, self.pixels)) != 1:
+            raise ValueError("an input image is a test index, a file or pixels: exactly one")

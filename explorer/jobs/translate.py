@@ -9,34 +9,19 @@ test edge map of the sketch translator comes with its true garment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from explorer.job_context import JobContext
-from explorer.jobs.common import judges
+from explorer.jobs.common import ImageInput, judges
 from explorer.jobs.upscale import fit_pixels
 from models.cycle_probe import amplified_detail, heat_map, noisy_reconstruction
 from models.devices import torch_threads
 from models.images import to_uint8
 
 BATCH = 16
-
-
-@dataclass(frozen=True)
-class TranslateInput:
-    """A test item of the source domain (`test_index`), a picture file (`path`) or pixels (uint8
-    (H, W) or (H, W, C)) with a note saying what made them."""
-
-    test_index: int | None = None
-    path: str | None = None
-    pixels: np.ndarray | None = field(default=None, compare=False)
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if sum(x is not None for x in (self.test_index, self.path, self.pixels)) != 1:
-            raise ValueError("a translate input is a test index, a file or pixels: exactly one")
 
 
 @dataclass(frozen=True)
@@ -110,7 +95,7 @@ def target_classes(model, reverse: bool) -> list[int] | None:
     return [int(c) for c in classes if isinstance(c, int)]
 
 
-def _input(ctx: JobContext, source: str, model, inp: TranslateInput, reverse: bool):
+def _input(ctx: JobContext, source: str, model, inp: ImageInput, reverse: bool):
     """(uint8 (C, H, W), what it is, its class name or None, its true garment or None)."""
     shape = tuple(int(s) for s in model.image_shape)
     if inp.test_index is not None:
@@ -135,7 +120,7 @@ def _input(ctx: JobContext, source: str, model, inp: TranslateInput, reverse: bo
     return fit_pixels(np.asarray(inp.pixels, dtype=np.uint8), shape), inp.note or "an image", None, None
 
 
-def translate_job(source: str, inp: TranslateInput, reverse: bool = False, gain: float = 0.0, sigma: float = 0.0,
+def translate_job(source: str, inp: ImageInput, reverse: bool = False, gain: float = 0.0, sigma: float = 0.0,
                   seed: int = 0, classifier: str | None = None) -> Callable[[JobContext], TranslateFrame]:
     """x, G(x), F(G(x)) and the heat map for one input (F and G swapped when `reverse`), with the
     probes at detail gain `gain` and noise `sigma` (0: off). A few passes of a small network:

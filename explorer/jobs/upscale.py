@@ -9,14 +9,14 @@ upscaler's input is its downscaled version, the way the model was trained.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
 
 from explorer.job_context import JobContext
-from explorer.jobs.common import judges
+from explorer.jobs.common import ImageInput, judges
 from models.devices import torch_threads
 from models.images import to_uint8
 from models.upscale import psnr, sharpness, ssim
@@ -25,21 +25,6 @@ from models.upscale import psnr, sharpness, ssim
 COLUMNS = ("low", "bicubic", "srresnet", "blend", "srgan", "truth")
 MEASURED = ("bicubic", "srresnet", "blend", "srgan")
 CURVE_BLENDS = tuple(i / 10 for i in range(11))
-
-
-@dataclass(frozen=True)
-class UpscaleInput:
-    """Where the truth comes from: a test item (`test_index`), a picture file (`path`) or pixels
-    (`pixels`, uint8 (H, W) or (H, W, C)) with a note saying what made them."""
-
-    test_index: int | None = None
-    path: str | None = None
-    pixels: np.ndarray | None = field(default=None, compare=False)
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if sum(x is not None for x in (self.test_index, self.path, self.pixels)) != 1:
-            raise ValueError("an upscale input is a test index, a file or pixels: exactly one")
 
 
 @dataclass(frozen=True)
@@ -80,7 +65,7 @@ def fit_pixels(pixels: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndar
     return np.ascontiguousarray(array[None] if channels == 1 else array.transpose(2, 0, 1))
 
 
-def _truth(ctx: JobContext, model, inp: UpscaleInput) -> tuple[np.ndarray, str, str | None]:
+def _truth(ctx: JobContext, model, inp: ImageInput) -> tuple[np.ndarray, str, str | None]:
     """(uint8 (C, H, W), what it is, its class name or None)."""
     shape = tuple(int(s) for s in model.image_shape)
     side = "x".join(map(str, shape[1:]))
@@ -106,7 +91,7 @@ def blend_curve(up, low: torch.Tensor, truth: torch.Tensor, bicubic: torch.Tenso
                       float(psnr(truth, bicubic)[0]), float(sharpness(bicubic)[0]) / reference)
 
 
-def upscale_job(source: str, inp: UpscaleInput, blend: float, classifier: str | None = None,
+def upscale_job(source: str, inp: ImageInput, blend: float, classifier: str | None = None,
                 curve: bool = False) -> Callable[[JobContext], UpscaleFrame]:
     """The whole comparison for one input at one blend (a few small images: fast enough to follow
     the blend slider); with `curve`, also the trade-off over every blend (a dozen more passes,

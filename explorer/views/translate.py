@@ -38,7 +38,7 @@ from explorer.context import AppContext
 from explorer.jobs.translate import (
     TranslateBatch,
     TranslateFrame,
-    TranslateInput,
+    ImageInput,
     batch_job,
     translate_job,
 )
@@ -85,7 +85,7 @@ class TranslatePanel(QWidget):
         self.info: ModelInfo | None = None
         self.frame: TranslateFrame | None = None
         self.batch: TranslateBatch | None = None
-        self._input = TranslateInput(test_index=0)
+        self._input = ImageInput(test_index=0)
         self.channel = context.channel(CHANNEL)
         self.batch_channel = context.channel(CHANNEL + "-batch")
         self._build()
@@ -109,12 +109,12 @@ class TranslatePanel(QWidget):
         self.index_box = QSpinBox()
         self.index_box.setRange(0, TEST_ITEMS - 1)
         self.index_box.setToolTip("Which test item of the source domain is x")
-        self.index_box.valueChanged.connect(lambda i: self.set_input(TranslateInput(test_index=int(i))))
+        self.index_box.valueChanged.connect(lambda i: self.set_input(ImageInput(test_index=int(i))))
         self.random_button = QPushButton("Random")
         self.random_button.clicked.connect(lambda: self.index_box.setValue(random.randrange(TEST_ITEMS)))
         self.test_button = QPushButton("Test item")
         self.test_button.setToolTip("Back to the test item of the index box")
-        self.test_button.clicked.connect(lambda: self.set_input(TranslateInput(test_index=self.index_box.value())))
+        self.test_button.clicked.connect(lambda: self.set_input(ImageInput(test_index=self.index_box.value())))
         self.file_button = QPushButton("Open picture…")
         self.file_button.setToolTip("A picture file, resized to the translator's image size, is x")
         self.file_button.clicked.connect(self._choose_file)
@@ -302,9 +302,9 @@ class TranslatePanel(QWidget):
         elif self.mode == "batch":
             self._request_batch()
         else:
-            self.set_input(TranslateInput(test_index=self.index_box.value()))
+            self.set_input(ImageInput(test_index=self.index_box.value()))
 
-    def set_input(self, inp: TranslateInput) -> None:
+    def set_input(self, inp: ImageInput) -> None:
         self._input = inp
         self._request()
 
@@ -312,15 +312,15 @@ class TranslatePanel(QWidget):
         """Shows an image another view made (uint8 (H, W[, C])) through the translator."""
         if self.mode != "single":
             self.set_mode("single")
-        self.set_input(TranslateInput(pixels=np.array(pixels, dtype=np.uint8), note=note))
+        self.set_input(ImageInput(pixels=np.array(pixels, dtype=np.uint8), note=note))
 
     def _sketched(self, pixels: np.ndarray) -> None:
-        self.set_input(TranslateInput(pixels=pixels, note="the sketch drawn on the canvas"))
+        self.set_input(ImageInput(pixels=pixels, note="the sketch drawn on the canvas"))
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Translate a picture", "", PICTURE_FILTER)
         if path:
-            self.set_input(TranslateInput(path=path))
+            self.set_input(ImageInput(path=path))
 
     def _update_labels(self) -> None:
         self.gain_label.setText(f"× {self.gain:.0f}")

@@ -35,7 +35,7 @@ from explorer.jobs.upscale import (
     COLUMNS,
     MEASURED,
     UpscaleFrame,
-    UpscaleInput,
+    ImageInput,
     upscale_job,
 )
 from explorer.model_info import ModelInfo
@@ -97,7 +97,7 @@ class UpscalePanel(QWidget):
         self.context = context
         self.info: ModelInfo | None = None
         self.frame: UpscaleFrame | None = None
-        self._input = UpscaleInput(test_index=0)
+        self._input = ImageInput(test_index=0)
         self._low_side = ""
         self._curve_wanted = True         # the trade-off is measured once per input and model
         self.channel = context.channel(CHANNEL, intermediate=True)
@@ -119,13 +119,13 @@ class UpscalePanel(QWidget):
         self.index_box = QSpinBox()
         self.index_box.setRange(0, TEST_ITEMS - 1)
         self.index_box.setToolTip("Which test image is the truth")
-        self.index_box.valueChanged.connect(lambda i: self.set_input(UpscaleInput(test_index=int(i))))
+        self.index_box.valueChanged.connect(lambda i: self.set_input(ImageInput(test_index=int(i))))
         self.random_button = QPushButton("Random")
         self.random_button.setToolTip("A random test image")
         self.random_button.clicked.connect(lambda: self.index_box.setValue(random.randrange(TEST_ITEMS)))
         self.test_button = QPushButton("Test image")
         self.test_button.setToolTip("Back to the test image of the index box")
-        self.test_button.clicked.connect(lambda: self.set_input(UpscaleInput(test_index=self.index_box.value())))
+        self.test_button.clicked.connect(lambda: self.set_input(ImageInput(test_index=self.index_box.value())))
         self.file_button = QPushButton("Open picture…")
         self.file_button.setToolTip("A picture file, resized to the upscaler's image size, is the truth")
         self.file_button.clicked.connect(self._choose_file)
@@ -231,7 +231,7 @@ class UpscalePanel(QWidget):
     def set_blend(self, blend: float) -> None:
         self.blend_slider.setValue(round(100 * min(max(blend, 0.0), 1.0)))
 
-    def set_input(self, inp: UpscaleInput) -> None:
+    def set_input(self, inp: ImageInput) -> None:
         self._input = inp
         generated = inp.pixels is not None
         self.note.setText(GENERATED_NOTE)
@@ -241,12 +241,12 @@ class UpscalePanel(QWidget):
 
     def upscale_pixels(self, pixels: np.ndarray, note: str) -> None:
         """Shows an image another view made (uint8 (H, W[, C])) through the upscaler."""
-        self.set_input(UpscaleInput(pixels=np.array(pixels, dtype=np.uint8), note=note))
+        self.set_input(ImageInput(pixels=np.array(pixels, dtype=np.uint8), note=note))
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Upscale a picture", "", PICTURE_FILTER)
         if path:
-            self.set_input(UpscaleInput(path=path))
+            self.set_input(ImageInput(path=path))
 
     def _request(self) -> None:
         self.blend_label.setText(f"blend {self.blend:.2f}")

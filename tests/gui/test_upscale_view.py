@@ -110,9 +110,9 @@ def test_a_generated_image_is_labelled_and_a_bad_input_is_a_message(qtbot, conte
     assert not panel.note.isVisibleTo(panel)
     not_a_picture = tmp_path / "x.png"
     not_a_picture.write_text("not a picture")
-    from explorer.jobs.upscale import UpscaleInput
+    from explorer.jobs.upscale import ImageInput
 
-    panel.set_input(UpscaleInput(path=str(not_a_picture)))
+    panel.set_input(ImageInput(path=str(not_a_picture)))
     qtbot.waitUntil(lambda: "cannot read the image" in panel.caption.text(), timeout=15000)
 
 
