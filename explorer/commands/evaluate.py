@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -238,61 +239,61 @@ def run(args: argparse.Namespace) -> int:
 
 def evaluate_upscaler(model: GenerativeModel, args: argparse.Namespace, device: str) -> int:
     """An upscaler's figures (models/sr_evaluation.py) on the whole test set; --samples does not apply."""
-    from models.sr_evaluation import (
-        format_upscaler_report,
-        upscaler_report_steps,
-        upscaler_summary,
-    )
-    from models.steps import run_to_end
+    from models.sr_evaluation import format_upscaler_report, upscaler_report_steps, upscaler_summary
 
-    judge_path = args.classifier or bundled_judge(tuple(model.image_shape))
-    if judge_path is None:
-        report = not_applicable(model)
-        print_json(report) if args.json else print(report["reason"])
+    judged = _judge_and_data(model, args, device)
+    if judged is None:
         return 0
-    classifier = open_classifier(judge_path, device)
-    data = args.data if args.data is not None else judge_data(classifier)
+    classifier, data = judged
     test, _ = load_test_and_train(data, tuple(model.image_shape))
-    with progress(f"evaluating {model.name}", unit="images") as show:
-        report = run_to_end(upscaler_report_steps(model, classifier, test, batch_size=args.batch_size),
-                            lambda p: show(p.done, p.total))
-    report["device"] = device
-    if args.write:
-        write_metrics(checkpoint_file(args.model), report, upscaler_summary(report))
-    print_json(report) if args.json else print(format_upscaler_report(report))
-    return 0
+    steps = upscaler_report_steps(model, classifier, test, batch_size=args.batch_size)
+    return _run_and_show(model, args, device, steps, upscaler_summary, format_upscaler_report)
 
 
 def evaluate_translator(model: GenerativeModel, args: argparse.Namespace, device: str) -> int:
     """A translator's figures (models/translator_evaluation.py) on every test image of both
     domains; --samples does not apply."""
     from models.data import DataError, load_dataset
-    from models.steps import run_to_end
-    from models.translator_evaluation import (
-        format_translator_report,
-        translator_report_steps,
-        translator_summary,
-    )
+    from models.translator_evaluation import format_translator_report, translator_report_steps, translator_summary
 
-    judge_path = args.classifier or bundled_judge(tuple(model.image_shape))
-    if judge_path is None:
-        report = not_applicable(model)
-        print_json(report) if args.json else print(report["reason"])
+    judged = _judge_and_data(model, args, device)
+    if judged is None:
         return 0
-    classifier = open_classifier(judge_path, device)
-    data = args.data if args.data is not None else judge_data(classifier)
+    classifier, data = judged
     try:
         test = load_dataset(data, split="test", image_shape=tuple(model.image_shape))
         train = load_dataset(data, split="train", image_shape=tuple(model.image_shape))
     except DataError as e:
         raise CommandError(f"evaluate needs the test and training images of the translator's domains: {e}") from None
+    steps = translator_report_steps(model, classifier, test, train, batch_size=args.batch_size)
+    return _run_and_show(model, args, device, steps, translator_summary, format_translator_report)
+
+
+def _judge_and_data(model: GenerativeModel, args: argparse.Namespace,
+                    device: str) -> tuple[GenerativeModel, str | None] | None:
+    """The classifier that reads an image-to-image model's images and the data to measure on;
+    None (having said why) when no classifier reads them."""
+    judge_path = args.classifier or bundled_judge(tuple(model.image_shape))
+    if judge_path is None:
+        report = not_applicable(model)
+        print_json(report) if args.json else print(report["reason"])
+        return None
+    classifier = open_classifier(judge_path, device)
+    return classifier, args.data if args.data is not None else judge_data(classifier)
+
+
+def _run_and_show(model: GenerativeModel, args: argparse.Namespace, device: str, steps: Any,
+                  summary: Callable[[dict[str, Any]], dict[str, Any]],
+                  formatted: Callable[[dict[str, Any]], str]) -> int:
+    """Runs a report's steps with progress, stores its summary with --write, prints it."""
+    from models.steps import run_to_end
+
     with progress(f"evaluating {model.name}", unit="images") as show:
-        report = run_to_end(translator_report_steps(model, classifier, test, train, batch_size=args.batch_size),
-                            lambda p: show(p.done, p.total))
+        report = run_to_end(steps, lambda p: show(p.done, p.total))
     report["device"] = device
     if args.write:
-        write_metrics(checkpoint_file(args.model), report, translator_summary(report))
-    print_json(report) if args.json else print(format_translator_report(report))
+        write_metrics(checkpoint_file(args.model), report, summary(report))
+    print_json(report) if args.json else print(formatted(report))
     return 0
 
 
