@@ -13,13 +13,24 @@ from models.train import TrainOptions
 # Order matters: the classifier comes first because evaluating the others needs it.
 BUNDLED: dict[str, TrainOptions] = {
     "classifier": TrainOptions(kind="classifier", epochs=8, seed=1),
-    "vae-2d": TrainOptions(kind="vae", epochs=4, latent_dim=2, seed=2),
-    "vae": TrainOptions(kind="vae", epochs=4, latent_dim=16, seed=3),
-    "cvae": TrainOptions(kind="cvae", epochs=4, latent_dim=16, seed=4),
-    "gan-mlp": TrainOptions(kind="gan", epochs=12, latent_dim=64, seed=5),
-    "dcgan": TrainOptions(kind="dcgan", epochs=4, latent_dim=64, seed=6, arch={"g_channels": 32, "d_channels": 32}),
-    "cgan": TrainOptions(kind="cgan", epochs=4, latent_dim=64, seed=7, arch={"g_channels": 32, "d_channels": 32}),
-    "ddpm": TrainOptions(kind="ddpm", epochs=2, seed=8, half=True),
+    # Every Fashion-MNIST recipe trains under bfloat16 autocast, about twice as fast on a CPU with
+    # AMX, and spends what that saves on epochs (the first bundle had 4 to 12). The VAEs anneal
+    # their learning rate (one cycle) and warm up their KL term (models/train.py).
+    "vae-2d": TrainOptions(kind="vae", epochs=15, latent_dim=2, seed=2, bfloat16=True),
+    "vae": TrainOptions(kind="vae", epochs=15, latent_dim=16, seed=3, bfloat16=True),
+    "cvae": TrainOptions(kind="cvae", epochs=15, latent_dim=16, seed=4, bfloat16=True),
+    # The GANs save a moving average of the generator's weights (Karras et al. 2018; Yazici et
+    # al. 2019 measure its gain). Hinge loss with a spectral-norm D at the same learning rates was
+    # tried on the DCGAN and was far worse at this budget: classifier-FID 127.6 against 51.3 for
+    # the non-saturating loss after 3 epochs (2,000 samples), so the GANs keep the latter.
+    "gan-mlp": TrainOptions(kind="gan", epochs=30, latent_dim=64, seed=5, bfloat16=True, ema_decay=0.999),
+    "dcgan": TrainOptions(kind="dcgan", epochs=20, latent_dim=64, seed=6, bfloat16=True, ema_decay=0.999,
+                          arch={"g_channels": 32, "d_channels": 32}),
+    "cgan": TrainOptions(kind="cgan", epochs=20, latent_dim=64, seed=7, bfloat16=True, ema_decay=0.999,
+                         arch={"g_channels": 32, "d_channels": 32}),
+    # bfloat16 autocast (twice as fast on a CPU with AMX) buys six times the epochs of the first
+    # bundled DDPM in less time; min-SNR-5 weighting (Hang et al. 2023) converges faster
+    "ddpm": TrainOptions(kind="ddpm", epochs=12, seed=8, half=True, bfloat16=True, min_snr_gamma=5.0),
     # colour, 64 x 64, from the Noto emoji font (models/emoji.py): the judge of the emoji models
     # first, then the DCGAN. 1,266 training glyphs are few for a GAN: mirrored batches,
     # DiffAugment and a spectral-norm discriminator keep D from memorising them (with a BatchNorm D

@@ -291,8 +291,11 @@ def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
     model = tr.wrap(net)
     opt = _adam(net.parameters(), tr.lr)
     total_steps = o.epochs * tr.steps_per_epoch()
+    # the learning rate anneals to nearly nothing by the end (one cycle, Smith & Topin 2019): the
+    # last epochs settle into a sharper decoder than a constant rate leaves
+    sched = one_cycle(opt, tr.lr, total_steps)
     warmup = max(1, total_steps // 10)   # KL annealing avoids early posterior collapse
-    tr.track(net=net, opt=opt)
+    tr.track(net=net, opt=opt, sched=sched)
 
     def step_fn(x: Tensor, y: Tensor) -> dict[str, float]:
         with tr.autocast():
@@ -304,10 +307,11 @@ def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sched.step()
         return {"loss": (recon + kl).item(), "recon": recon.item(), "kl": kl.item()}
 
     tr.run_epochs(o.epochs, step_fn)
-    return net, tr.metadata("vae", "conv-vae", config, (config.latent_dim,), {"recipe": {"kl_warmup_steps": warmup}})
+    return net, tr.metadata("vae", "conv-vae", config, (config.latent_dim,), {"recipe": {"kl_warmup_steps": warmup, "lr_schedule": "one cycle"}})
 
 
 def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:

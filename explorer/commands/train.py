@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     options = TrainOptions(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            latent_dim=args.latent_dim, seed=args.seed, device=args.device, half=args.half,
                            name=args.name or Path(args.out).stem, arch=arch, bfloat16=args.bfloat16,
-                           flip=args.flip, resume=args.resume, gan_loss=args.gan_loss,
+                           flip=args.flip, resume=args.resume, gan_loss=args.gan_loss, ema_decay=args.ema,
                            min_snr_gamma=args.min_snr_gamma, domain_a=args.domain_a, domain_b=args.domain_b,
                            epoch_size=args.epoch_size, identity_weight=args.identity_weight)
     shape = None        # the data's own: 1 x 28 x 28 for Fashion-MNIST and folders, 3 x 64 x 64 for emoji
@@ -130,6 +130,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gan-loss", choices=("bce", "hinge"), default="bce",
                    help="GANs: the non-saturating loss with label smoothing (default) or the hinge loss, best "
                         "with a spectral-norm D (--arch '{\"d_norm\": \"spectral\"}')")
+    p.add_argument("--ema", type=real(0, 0.9999), default=0.0, metavar="DECAY",
+                   help="GANs: keep a moving average of the generator's weights with this decay (0.999 is "
+                        "usual) and save it instead of the last weights; 0, the default, for none")
     p.add_argument("--min-snr-gamma", type=real(0, 1000), default=0.0, metavar="GAMMA",
                    help="ddpm: weight each timestep's loss by min(SNR, GAMMA) / SNR (Hang et al. 2023 use 5); "
                         "0, the default, for the plain loss")

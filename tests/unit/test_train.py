@@ -115,6 +115,18 @@ def test_cli_train_then_inspect(data_dir, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["kind"] == "ddpm"
 
 
+def test_cli_train_passes_the_recipe_flags_into_the_checkpoint(data_dir, tmp_path, capsys):
+    out = tmp_path / "gan.safetensors"
+    code = main(["train", "dcgan", "--data", str(data_dir), "--epochs", "1", "--batch-size", "32", "--latent-dim", "4",
+                 "--arch", json.dumps(SMALL_ARCH["dcgan"]), "--ema", "0.99", "--gan-loss", "hinge",
+                 "--out", str(out), "--device", "cpu"])
+    assert code == 0
+    recipe = read_metadata(out)["training"]["recipe"]
+    assert recipe["generator_ema_decay"] == 0.99 and recipe["loss"] == "hinge"
+    assert main(["train", "dcgan", "--ema", "1.5", "--out", str(out)]) == 2     # a decay is below 1
+    assert "--ema" in capsys.readouterr().err
+
+
 def test_cli_errors_are_messages_with_exit_code_2(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint at all")
