@@ -280,6 +280,7 @@ def metadata_summary(report: dict[str, Any]) -> dict[str, Any]:
         "fid": report["fid"],
         "fid_floor": report["fid_floor"],
         "coverage_min_share": report["coverage_min_share"],
+        "coverage_min_class": report["coverage"]["min_class"],
         "coverage_entropy": report["coverage_entropy"],
         "confident_share": report["confident_share"],
         "classifier_accuracy": report["classifier"]["test_accuracy"],

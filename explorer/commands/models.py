@@ -1,4 +1,4 @@
-"""`latent-explorer models [--json]`: the bundled models and the recently opened files, with their
+"""`latent-explorer models [--json | --quality-table]`: the bundled models and the recently opened files, with their
 metadata. Headless: reads checkpoint headers only, never weights, never Qt."""
 from __future__ import annotations
 
@@ -102,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     from models.describe import plain_text
 
     listing = list_models()
+    if args.quality_table:
+        from explorer.commands.quality_table import quality_table
+
+        print(quality_table(listing["bundled"] + listing["recent"]))
+        return 0
     if args.json:
         print_json(listing)
         return 0
@@ -127,4 +132,6 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the bundled and recently opened models with their metadata")
     p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.add_argument("--quality-table", action="store_true",
+                   help="print the generators' stored quality figures (`evaluate --write`) as a Markdown table")
     p.set_defaults(func=run)
