@@ -125,6 +125,7 @@ class MapRows:
     images: np.ndarray               # (rows, k, H, W, C) uint8
     classes: np.ndarray | None       # (rows, k) int64
     confidence: np.ndarray | None    # (rows, k) float32
+    realness: np.ndarray | None = None   # (rows, k) float32 in [0, 1]: the GAN's own discriminator
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ class LatentMap:
     v: np.ndarray
     description: str
     note: str = ""                   # e.g. why there is no class map
+    realness: np.ndarray | None = None   # (k, k) float32 in [0, 1]: how real the GAN's own
+                                         # discriminator finds each cell (None: its file kept none)
 
     def cell_latent(self, row: int, col: int) -> np.ndarray:
         coords = np.linspace(self.lo, self.hi, self.k, dtype=np.float64)
@@ -328,8 +331,8 @@ def resolve_plane(ctx: JobContext, source: str, model: GenerativeModel, spec: Pl
 
 def render_map(ctx: JobContext, source: str, plane: PlaneSpec, k: int, label: int | None = None,
                classifier: str | None = None, data: str | None = None, psi: float = 1.0) -> Steps[LatentMap]:
-    """Decode (and classify) a k x k map, streaming blocks of rows as `MapRows` partials (the
-    first Progress carries the `MapLayout`)."""
+    """Decode (and classify, and for a GAN that kept its discriminator, judge) a k x k map,
+    streaming blocks of rows as `MapRows` partials (the first Progress carries the `MapLayout`)."""
     from models.maps import grid_latents
     from models.steps import Progress
 
@@ -344,25 +347,33 @@ def render_map(ctx: JobContext, source: str, plane: PlaneSpec, k: int, label: in
     images = np.empty((k, k, h, w, c), dtype=np.uint8)
     classes = np.empty((k, k), dtype=np.int64) if judge is not None else None
     confidence = np.empty((k, k), dtype=np.float32) if judge is not None else None
+    realness = np.empty((k, k), dtype=np.float32) if model.discriminator is not None else None
     names = class_names_for(model, judge)
     yield Progress(0, k, "decoding", MapLayout(k, (h, w, c), found.lo, found.hi, found.axis_names, found.anchors,
                                                names, description, note))
     rows = max(1, MAP_BATCH // k)
     for start in range(0, k, rows):
         stop = min(k, start + rows)
-        x = _decode(model, grid[start:stop].reshape(-1, *model.latent_shape), label, psi)
+        labels = _labels(model, label, (stop - start) * k)
+        x = _decode(model, grid[start:stop].reshape(-1, *model.latent_shape), label, psi, labels)
         block = to_uint8(x).reshape(stop - start, k, h, w, c)
         images[start:stop] = block
         cls, conf = _predict(judge, x)
         if classes is not None and cls is not None and confidence is not None and conf is not None:
             classes[start:stop] = cls.reshape(stop - start, k)
             confidence[start:stop] = conf.reshape(stop - start, k)
+        if realness is not None:
+            # judged for the class the cells were drawn as, like the latent view's single image
+            real = model.discriminator.realness(x, labels).float().cpu().numpy()
+            realness[start:stop] = real.reshape(stop - start, k)
         yield Progress(stop, k, f"decoding row {stop} of {k}",
                        MapRows(start, block, None if classes is None else classes[start:stop].copy(),
-                               None if confidence is None else confidence[start:stop].copy()))
+                               None if confidence is None else confidence[start:stop].copy(),
+                               None if realness is None else realness[start:stop].copy()))
     return LatentMap(k, images, classes, confidence, names, found.lo, found.hi,
                      found.axis_names, found.anchors, found.origin.numpy().astype(np.float32),
-                     found.u.numpy().astype(np.float32), found.v.numpy().astype(np.float32), description, note)
+                     found.u.numpy().astype(np.float32), found.v.numpy().astype(np.float32), description, note,
+                     realness)
 
 
 def map_job(source: str, plane: PlaneSpec, k: int = 16, label: int | None = None,

@@ -1,6 +1,7 @@
 """A compare column's two tabs on its latent space: the latent map (a plane of the latent space
-decoded as a K x K grid, the classifier's class map on top) with the plane's settings, and the
-scatter (a VAE's encoded test set, a GAN's prior samples).
+decoded as a K x K grid, the classifier's class map on top, or for a GAN that kept its
+discriminator, the discriminator's realness map) with the plane's settings, and the scatter (a
+VAE's encoded test set, a GAN's prior samples).
 
 The tabs ask for their own maps and scatters through the channels they are given, and remember
 what they last asked for, so asking again for the same thing costs nothing. The column routes
@@ -20,7 +21,7 @@ from explorer.channel import Channel
 from explorer.context import AppContext
 from explorer.jobs.compare import LatentMap, MapLayout, MapRows, PlaneSpec, ScatterData, map_job, scatter_job
 from explorer.model_info import ModelInfo
-from explorer.views.latent_map import LatentMapView, LatentScatterView
+from explorer.views.latent_map import COLOUR_BY, LatentMapView, LatentScatterView
 from explorer.views.layout import row
 from explorer.worker import Result
 from explorer.settings import setting
@@ -89,12 +90,21 @@ class MapTabs(QTabWidget):
         self.class_map = QCheckBox("Classes")
         self.class_map.setChecked(setting(settings, f"{key}/class_map", True))
         self.class_map.setToolTip("Colour each cell by the classifier's prediction of its image")
+        # A GAN whose file kept its discriminator can colour its map by D's verdict instead.
+        self.colour_combo = QComboBox()
+        self.colour_combo.addItem("class", "class")
+        self.colour_combo.addItem("discriminator", "discriminator")
+        self.colour_combo.setToolTip("Colour each cell by the classifier's prediction of its image, or by how "
+                                     "real the GAN's own discriminator finds it")
+        colour_by = setting(settings, f"{key}/colour_by", "class", choices=COLOUR_BY)
+        self.colour_combo.setCurrentIndex(max(0, self.colour_combo.findData(colour_by)))
+        self.colour_combo.hide()
         self.dims_row = row(QLabel("x"), self.dim_x, QLabel("y"), self.dim_y)
         self.c_row = row(QLabel("C seed"), self.c_seed)
         # two short rows rather than one long one: a column stays usable in a small window
         plane_row = QVBoxLayout()
         plane_row.setSpacing(2)
-        plane_row.addWidget(row(self.plane_combo, 1, self.class_map, 0))
+        plane_row.addWidget(row(self.plane_combo, 1, self.class_map, 0, self.colour_combo, 0))
         sizes = row(self.dims_row, self.c_row, self.extent, self.grid_box)
         sizes.layout().addStretch(1)
         plane_row.addWidget(sizes)
@@ -143,6 +153,7 @@ class MapTabs(QTabWidget):
             box.valueChanged.connect(self._plane_edited)
         self.extent.valueChanged.connect(self._plane_edited)
         self.class_map.toggled.connect(self._class_map_toggled)
+        self.colour_combo.activated.connect(self._colour_by_chosen)
         self.currentChanged.connect(self._tab_changed)
         self.samples_box.valueChanged.connect(lambda _: self.request_scatter())
         self.map_view.cell_clicked.connect(self._cell_clicked)
@@ -166,6 +177,7 @@ class MapTabs(QTabWidget):
         # a scatter of prior samples (models without an encoder) has a sample count
         self.samples_box.setVisible(not info.can("encoder"))
         self.samples_label.setVisible(not info.can("encoder"))
+        self._offer_discriminator(info.can("discriminator"))
         self._update_plane_controls()
 
     def plane_kind(self) -> str:
@@ -203,6 +215,27 @@ class MapTabs(QTabWidget):
     def _class_map_toggled(self, on: bool) -> None:
         self.context.settings.setValue(f"{self._key}/class_map", on)
         self.map_view.set_class_overlay(on)
+
+    def _colour_by_chosen(self, _index: int) -> None:
+        self.context.settings.setValue(f"{self._key}/colour_by", self.colour_combo.currentData())
+        self._apply_colouring()
+
+    def _offer_discriminator(self, available: bool) -> None:
+        """Shows the choice of colouring when the map's model has a discriminator to colour by."""
+        self.colour_combo.setVisible(available)
+        self.class_map.setText("Colour" if available else "Classes")
+        self.class_map.setToolTip("Colour each cell by the classifier's prediction of its image, or by the "
+                                  "discriminator's verdict on it" if available
+                                  else "Colour each cell by the classifier's prediction of its image")
+        self._apply_colouring()
+
+    def colour_by(self) -> str:
+        """What the map's cells are coloured by: "class", or "discriminator" where the model has one."""
+        return str(self.colour_combo.currentData()) if not self.colour_combo.isHidden() else "class"
+
+    def _apply_colouring(self) -> None:
+        self.map_view.set_colour_by(self.colour_by())
+        self.map_view.set_class_overlay(self.class_map.isChecked())
 
     def _tab_changed(self, index: int) -> None:
         self.context.settings.setValue(f"{self._key}/tab", index)
@@ -270,16 +303,19 @@ class MapTabs(QTabWidget):
         if isinstance(partial, MapLayout):
             self.map_view.begin(partial.k, partial.cell_shape, partial.lo, partial.hi, partial.axis_names,
                                 partial.anchors, partial.class_names)
-            self.map_view.set_class_overlay(self.class_map.isChecked())
+            self._apply_colouring()
             self.map_caption.setText(_map_text(partial.description, partial.note))
         elif isinstance(partial, MapRows):
+            # a listed model may not say it has a discriminator until its map shows one
+            if partial.realness is not None and self.colour_combo.isHidden():
+                self._offer_discriminator(True)
             self.map_view.add_rows(partial)
 
     def show_map(self, latent_map: LatentMap, result: Result) -> None:
         self.latent_map = latent_map
         self.map_view.clear_message()
         self.map_view.set_map(latent_map)
-        self.map_view.set_class_overlay(self.class_map.isChecked())
+        self._offer_discriminator(latent_map.realness is not None)
         self.map_caption.setText(_map_text(latent_map.description, latent_map.note)
                                  + f" · {result.elapsed_s:.2f} s on {result.device}")
 

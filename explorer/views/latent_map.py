@@ -1,9 +1,11 @@
 """Pictures of a latent space: the K x K decoded map of a plane and a scatter of latents.
 
 `LatentMapView` shows a map as it fills in (blocks of rows stream from the worker), can colour
-each cell by the classifier's prediction (the class map), marks named points of the plane, and
-shows the decoded image of the cell under the mouse. `LatentScatterView` draws up to tens of
-thousands of latents coloured by class; clicking one asks for it to be decoded. The class colours
+each cell by the classifier's prediction (the class map) or, for a GAN whose file kept its
+discriminator, by how real that discriminator finds the cell (the discriminator map, as GAN Lab
+draws one for 2-D data; `RealnessBar` says what its colours mean), marks named points of the
+plane, and shows the decoded image of the cell under the mouse. `LatentScatterView` draws up to
+tens of thousands of latents coloured by class; clicking one asks for it to be decoded. The class colours
 come from one fixed palette that colour-blind readers can tell apart, named by `ClassLegend`.
 """
 from __future__ import annotations
@@ -29,6 +31,10 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", 
 CLASS_COLOURS: tuple[str, ...] = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE",
                                   "#882255", "#44AA99", "#999933", "#AA4499", "#DDDDDD")
 OVERLAY_ALPHA = 120        # of 255: the decoded images stay readable under the class colours
+# Realness from 0 (D calls it fake) to 1 (real): viridis runs from dark to light, so its order
+# reads the same to colour-blind readers and in grey.
+REALNESS_COLOURS = pg.colormap.get("viridis")
+COLOUR_BY = ("class", "discriminator")
 SCATTER_ALPHA = 170
 AXIS_COLOUR = "#9aa0a6"
 
@@ -45,6 +51,12 @@ def class_rgb(index: int) -> tuple[int, int, int]:
 def class_rgb_table(n: int = len(CLASS_COLOURS)) -> np.ndarray:
     """(n, 3) uint8: the palette as pixels."""
     return np.array([class_rgb(i) for i in range(n)], dtype=np.uint8)
+
+
+def realness_rgb(realness: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8: the colours of realness values in [0, 1] (NaN: unknown, drawn as 0)."""
+    values = np.clip(np.nan_to_num(np.asarray(realness, dtype=np.float64), nan=0.0), 0.0, 1.0)
+    return np.asarray(REALNESS_COLOURS.map(values.reshape(-1), mode="byte"))[:, :3].reshape(values.shape + (3,))
 
 
 def class_name(names: Sequence[str], index: int) -> str:
@@ -121,6 +133,34 @@ class ClassLegend(QWidget):
         return first_column + per_row
 
 
+class RealnessBar(QWidget):
+    """The discriminator map's key, upright beside the map (the square map leaves room at its
+    side, not below it): a colour bar from 0% real (D calls the image fake) at the bottom to 100%."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        # bottom to top, as the values run
+        stops = ", ".join(f"stop:{1 - t:g} rgb({r}, {g}, {b})"
+                          for t, (r, g, b) in zip(np.linspace(0, 1, 5), realness_rgb(np.linspace(0, 1, 5))))
+        self.gradient = QLabel()
+        self.gradient.setFixedWidth(12)
+        self.gradient.setMinimumHeight(30)
+        self.gradient.setStyleSheet(f"background: qlineargradient(x1:0, y1:0, x2:0, y2:1, {stops}); "
+                                    f"border: 1px solid #5f6368;")
+        top, bottom = QLabel("D\n100%\nreal"), QLabel("0%\nfake")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(top, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.gradient, 1, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(bottom, 0, Qt.AlignmentFlag.AlignHCenter)
+        for label in (top, bottom):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setToolTip("Each cell is tinted by how real the GAN's own discriminator, kept in its file, finds the "
+                        "cell's image: dark for images it calls fake, light for ones it takes for training "
+                        "images. Hover a cell to read its score.")
+
+
 def _plot_widget() -> pg.PlotWidget:
     plot = pg.PlotWidget(background=BACKGROUND)
     plot.setMenuEnabled(False)
@@ -194,6 +234,8 @@ class LatentMapView(_MessageLine, QWidget):
         self.preview_label.setFixedWidth(112)
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label = _message_label()
+        self.realness_bar = RealnessBar()
+        self.realness_bar.hide()
 
         self.side = QWidget()
         side = QVBoxLayout(self.side)
@@ -204,6 +246,7 @@ class LatentMapView(_MessageLine, QWidget):
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.plot, 1)
+        body.addWidget(self.realness_bar)
         body.addWidget(self.side)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -218,6 +261,8 @@ class LatentMapView(_MessageLine, QWidget):
         self._filled: np.ndarray | None = None       # (k,) rows that arrived
         self._classes: np.ndarray | None = None      # (k, k), -1 where not yet known
         self._confidence: np.ndarray | None = None
+        self._realness: np.ndarray | None = None     # (k, k), NaN where not yet known or not judged
+        self._colour_by = "class"
         self._class_names: tuple[str, ...] = FASHION_MNIST_CLASSES
         self._overlay_on = True
         self._hovered = (-1, -1)
@@ -243,6 +288,7 @@ class LatentMapView(_MessageLine, QWidget):
         self._filled = np.zeros(k, dtype=bool)
         self._classes = np.full((k, k), -1, dtype=np.int64)
         self._confidence = np.zeros((k, k), dtype=np.float32)
+        self._realness = np.full((k, k), np.nan, dtype=np.float32)
         if class_names:
             self._class_names = tuple(class_names)
         self._set_axis_names(axis_names)
@@ -262,6 +308,8 @@ class LatentMapView(_MessageLine, QWidget):
             self._classes[rows.start:stop] = rows.classes
             if rows.confidence is not None:
                 self._confidence[rows.start:stop] = rows.confidence
+        if rows.realness is not None and self._realness is not None:
+            self._realness[rows.start:stop] = rows.realness
         self._add_block(rows.start, rows.images)
         self._refresh_overlay()
 
@@ -292,23 +340,45 @@ class LatentMapView(_MessageLine, QWidget):
         else:
             self._classes = np.full((k, k), -1, dtype=np.int64)
             self._confidence = np.zeros((k, k), dtype=np.float32)
+        self._realness = (latent_map.realness.astype(np.float32) if latent_map.realness is not None
+                          else np.full((k, k), np.nan, dtype=np.float32))
         self._refresh_overlay()
 
     def clear(self) -> None:
-        self._images = self._filled = self._classes = self._confidence = None
+        self._images = self._filled = self._classes = self._confidence = self._realness = None
         self._k = 0
         self._clear_blocks()
         self._overlay_item.clear()
+        self.realness_bar.hide()
         self._set_anchors(())
         self._hover.hide()
 
-    # -- class map ----------------------------------------------------------------------------------
+    # -- class map and discriminator map -------------------------------------------------------------
     def set_class_overlay(self, on: bool) -> None:
+        """Whether the cells are tinted at all (by class or by realness, as `set_colour_by` chose)."""
         self._overlay_on = bool(on)
         self._refresh_overlay()
 
+    def set_colour_by(self, what: str) -> None:
+        """Tint the cells by the classifier's "class" or by the "discriminator"'s realness."""
+        if what not in COLOUR_BY:
+            raise ValueError(f"colour the map by one of {', '.join(COLOUR_BY)}, not {what!r}")
+        self._colour_by = what
+        self._refresh_overlay()
+
+    def colour_by(self) -> str:
+        return self._colour_by
+
     def class_overlay_shown(self) -> bool:
         return self._overlay_on and self._overlay_item.isVisible() and self._overlay_item.image is not None
+
+    def realness_overlay_shown(self) -> bool:
+        """True while the cells are tinted by the discriminator's realness."""
+        return self.class_overlay_shown() and self._colour_by == "discriminator"
+
+    def realness(self) -> np.ndarray | None:
+        """(k, k) the discriminator's realness per cell (NaN where none), row 0 at the top."""
+        return None if self._realness is None else self._realness.copy()
 
     def classes(self) -> np.ndarray | None:
         """(k, k) predicted class per cell (-1 where none), row 0 at the top."""
@@ -378,17 +448,32 @@ class LatentMapView(_MessageLine, QWidget):
         self._block_items.append(item)
 
     def _refresh_overlay(self) -> None:
-        if self._classes is None or not self._overlay_on or not (self._classes >= 0).any():
+        rgba = self._overlay_rgba() if self._overlay_on else None
+        self.realness_bar.setVisible(rgba is not None and self._colour_by == "discriminator")
+        if rgba is None:
             self._overlay_item.hide()
             return
-        table = class_rgb_table(max(len(CLASS_COLOURS), int(self._classes.max()) + 1))
-        rgba = np.zeros(self._classes.shape + (4,), dtype=np.uint8)
-        known = self._classes >= 0
-        rgba[known, :3] = table[self._classes[known] % len(table)]
-        rgba[known, 3] = OVERLAY_ALPHA
         self._overlay_item.setImage(np.ascontiguousarray(rgba[::-1]), levels=(0, 255))
         self._overlay_item.setRect(self._rect())
         self._overlay_item.show()
+
+    def _overlay_rgba(self) -> np.ndarray | None:
+        """(k, k, 4) the tint of each cell (row 0 at the top), or None when there is nothing to tint."""
+        if self._colour_by == "discriminator":
+            if self._realness is None or not np.isfinite(self._realness).any():
+                return None
+            known = np.isfinite(self._realness)
+            rgba = np.zeros(self._realness.shape + (4,), dtype=np.uint8)
+            rgba[..., :3] = realness_rgb(self._realness)
+        else:
+            if self._classes is None or not (self._classes >= 0).any():
+                return None
+            table = class_rgb_table(max(len(CLASS_COLOURS), int(self._classes.max()) + 1))
+            known = self._classes >= 0
+            rgba = np.zeros(self._classes.shape + (4,), dtype=np.uint8)
+            rgba[known, :3] = table[self._classes[known] % len(table)]
+        rgba[known, 3] = OVERLAY_ALPHA
+        return rgba
 
     def _set_anchors(self, anchors: Sequence[tuple[str, float, float]]) -> None:
         for item in self._anchor_items:
@@ -458,6 +543,8 @@ class LatentMapView(_MessageLine, QWidget):
             c = int(self._classes[row, col])
             conf = float(self._confidence[row, col]) if self._confidence is not None else float("nan")
             text += f"\n{class_name(self._class_names, c)} ({conf:.0%})"
+        if self._realness is not None and np.isfinite(self._realness[row, col]):
+            text += f"\nD: {float(self._realness[row, col]):.0%} real"
         return text
 
     def prediction(self, row: int, col: int) -> tuple[int | None, float | None]:
