@@ -83,13 +83,15 @@ def train_cyclegan(tr: Any) -> tuple[nn.Module, Any]:
                          f"{domain_b.images.shape[1:]}); give both the same size and channels")
     config = CycleGANConfig(image_shape=tuple(int(s) for s in domain_a.images.shape[1:]), **o.arch)
     net = CycleGAN(config)
-    d_a, d_b = PatchDiscriminator(config), PatchDiscriminator(config)
-    for m in (net, d_a, d_b):
+    disc_a, disc_b = PatchDiscriminator(config), PatchDiscriminator(config)
+    for m in (net, disc_a, disc_b):
         init_weights(m)
-    net, d_a, d_b = net.to(tr.device).train(), d_a.to(tr.device).train(), d_b.to(tr.device).train()
+    net, disc_a, disc_b = net.to(tr.device).train(), disc_a.to(tr.device).train(), disc_b.to(tr.device).train()
+    # the step calls each generator by itself (both ways round), so each is wrapped alone
+    g_ab, g_ba, d_a, d_b = (tr.wrap(m) for m in (net.g_ab, net.g_ba, disc_a, disc_b))
     betas = (0.5, 0.999)
     opt_g = torch.optim.Adam(net.parameters(), lr=tr.lr, betas=betas)
-    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=tr.lr, betas=betas)
+    opt_d = torch.optim.Adam([*disc_a.parameters(), *disc_b.parameters()], lr=tr.lr, betas=betas)
     epoch_size = o.epoch_size or max(len(domain_a), len(domain_b))
     steps = max(1, epoch_size // o.batch_size)
     total = o.epochs * steps
@@ -97,20 +99,23 @@ def train_cyclegan(tr: Any) -> tuple[nn.Module, Any]:
     decay = lambda step: min(1.0, 2.0 * (1 - step / total))
     scheds = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
     identity_weight = CYCLE_WEIGHT * IDENTITY_SHARE if o.identity_weight is None else o.identity_weight
-    pools = ImagePool(POOL_SIZE, torch.Generator().manual_seed(o.seed + 3)), \
-        ImagePool(POOL_SIZE, torch.Generator().manual_seed(o.seed + 4))
+    # every process keeps a pool of its own translations, its share of the POOL_SIZE of one process,
+    # so the pools together hold as many and as recent images as one process's would
+    pool_size = -(-POOL_SIZE // tr.processes.world)
+    pools = ImagePool(pool_size, tr.generator(3, torch.device("cpu"))), \
+        ImagePool(pool_size, tr.generator(4, torch.device("cpu")))
     images_a, images_b = torch.from_numpy(domain_a.images), torch.from_numpy(domain_b.images)
 
     def step_fn(real_a: Tensor, real_b: Tensor) -> dict[str, float]:
         with tr.autocast():
-            fake_b, fake_a = net.g_ab(real_a), net.g_ba(real_b)
-            rec_a, rec_b = net.g_ba(fake_b), net.g_ab(fake_a)
+            fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+            rec_a, rec_b = g_ba(fake_b), g_ab(fake_a)
             adv = lsgan_g_loss(d_b(fake_b).float()) + lsgan_g_loss(d_a(fake_a).float())
             cyc = cycle_loss(real_a, rec_a.float()) + cycle_loss(real_b, rec_b.float())
             loss = adv + CYCLE_WEIGHT * cyc
             idt = torch.zeros(())
             if identity_weight:
-                idt = identity_loss(real_b, net.g_ab(real_b).float()) + identity_loss(real_a, net.g_ba(real_a).float())
+                idt = identity_loss(real_b, g_ab(real_b).float()) + identity_loss(real_a, g_ba(real_a).float())
                 loss = loss + identity_weight * idt
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -131,11 +136,12 @@ def train_cyclegan(tr: Any) -> tuple[nn.Module, Any]:
     for epoch in range(1, o.epochs + 1):
         sums: dict[str, float] = {}
         for step, (ia, ib) in enumerate(_batches(domain_a, domain_b, o.batch_size, epoch_size, tr.shuffle), start=1):
+            ia, ib = tr.processes.share(ia), tr.processes.share(ib)   # every process draws the same orders
             losses = step_fn(_to_model_range(images_a[ia], tr.device), _to_model_range(images_b[ib], tr.device))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
                 tr.step_curve.setdefault(k, []).append(v)
-            if tr.progress and (step % 20 == 0 or step == steps):
+            if tr.progress and tr.processes.main and (step % 20 == 0 or step == steps):
                 from models.train import Progress
 
                 done = (epoch - 1) * steps + step

@@ -5,8 +5,11 @@ WORLD_SIZE, RANK and LOCAL_RANK in their environment. Each joins one process gro
 GPUs, each process on the GPU of its LOCAL_RANK; gloo on CPUs), its networks are wrapped in
 DistributedDataParallel, which averages the gradients of every step over the processes, and
 each takes its share of every batch, so the batch size, the steps and the schedules are those
-of a run on one process. Random draws (latents, noise) are seeded per process, so the processes
-do not repeat each other's. Only the first process reports progress and writes files.
+of a run on one process. DistributedDataParallel averages only the gradients of what runs
+through the wrapped module's own forward: a loop that calls parts of a network by themselves (a
+LAPGAN's levels, a CycleGAN's two generators) wraps each part alone. Random draws (latents,
+noise) are seeded per process, so the processes do not repeat each other's. Only the first
+process reports progress and writes files.
 
 Without torchrun (WORLD_SIZE unset or 1) everything here is a no-op.
 """
@@ -73,7 +76,12 @@ class Processes:
 
     def share(self, batch: torch.Tensor) -> torch.Tensor:
         """This process's rows of a batch of indices (every process sees the same batch)."""
-        return batch[self.rank::self.world] if self.distributed else batch
+        if not self.distributed:
+            return batch
+        if len(batch) < self.world:
+            raise ValueError(f"a batch of {len(batch)} cannot be shared by {self.world} processes: "
+                             f"use a --batch-size of at least {self.world}")
+        return batch[self.rank::self.world]
 
     def seed(self, seed: int) -> int:
         """A seed for this process's random draws: the seed itself on the first process."""

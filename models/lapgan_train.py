@@ -61,28 +61,32 @@ def train_lapgan(tr: Trainer) -> tuple[nn.Module, Any]:
     disc = LAPGANDiscriminators(config).to(tr.device).train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=tr.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=tr.lr, betas=(0.5, 0.999))
-    noise = torch.Generator(device=tr.device).manual_seed(o.seed + 1)
+    # the loop calls each level's networks by themselves, and DistributedDataParallel averages the
+    # gradients of what goes through its own forward: so each level's G and D is wrapped alone
+    g_base, g_levels = tr.wrap(gen.base), [tr.wrap(level) for level in gen.levels]
+    d_base, d_levels = tr.wrap(disc.base), [tr.wrap(level) for level in disc.levels]
+    noise = tr.generator(1)
     levels = len(config.noise_dims)
     conditional = config.num_classes > 0
-    draws = torch.Generator().manual_seed(o.seed + 2)
+    draws = torch.Generator().manual_seed(o.seed + 2)      # the same on every process, like the batches
     base_images = torch.cat([pyramid.low_passes(tr.images[i:i + 1000].float().div(127.5).sub(1), levels)[0]
                              for i in range(0, len(tr.images), 1000)])   # every real coarse image
     tr.track(gen=gen, disc=disc, opt_g=opt_g, opt_d=opt_d, noise=noise, draws=draws)
 
     def base_step() -> None:
         """One more update of the base level alone, on a random batch of real coarse images."""
-        idx = torch.randint(0, len(base_images), (o.batch_size,), generator=draws)
+        idx = tr.processes.share(torch.randint(0, len(base_images), (o.batch_size,), generator=draws))
         real = base_images[idx].to(tr.device)
         labels = tr.labels[idx].to(tr.device) if conditional else None
         z = torch.randn(len(idx), config.noise_dims[0], device=tr.device, generator=noise)
         with tr.autocast():
-            fake = gen.base(z, labels)
-            d_loss = _d_loss(disc.base(real, labels).float(), disc.base(fake.detach(), labels).float())
+            fake = g_base(z, labels)
+            d_loss = _d_loss(d_base(real, labels).float(), d_base(fake.detach(), labels).float())
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
         with tr.autocast():
-            g_loss = _g_loss(disc.base(fake, labels).float())
+            g_loss = _g_loss(d_base(fake, labels).float())
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
@@ -95,14 +99,14 @@ def train_lapgan(tr: Trainer) -> tuple[nn.Module, Any]:
         low = [pyramid.up(image) for image in real[:-1]]            # each finer level's low-pass
         z = torch.randn(len(x), gen.latent_dim, device=tr.device, generator=noise)
         with tr.autocast():
-            fakes = [gen.base(gen.noise(z, 0), labels)]
-            fakes += [level(low[k - 1], gen.noise(z, k), labels) for k, level in enumerate(gen.levels, start=1)]
+            fakes = [g_base(gen.noise(z, 0), labels)]
+            fakes += [level(low[k - 1], gen.noise(z, k), labels) for k, level in enumerate(g_levels, start=1)]
 
         def judged(images: list[Tensor], detach: bool) -> list[Tensor]:
             images = [i.detach() for i in images] if detach else images
             with tr.autocast():
-                out = [disc.base(images[0], labels)]
-                out += [d(low[k - 1], images[k], labels) for k, d in enumerate(disc.levels, start=1)]
+                out = [d_base(images[0], labels)]
+                out += [d(low[k - 1], images[k], labels) for k, d in enumerate(d_levels, start=1)]
             return [o.float() for o in out]
 
         real_residuals = [real[0]] + [real[k] - low[k - 1] for k in range(1, levels)]

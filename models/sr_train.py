@@ -56,12 +56,13 @@ def train_srgan(tr: Any) -> tuple[nn.Module, Any]:
     config = SRConfig(image_shape=tr.image_shape, **arch)
     scale = config.scale
     gen = SRGenerator(config).to(tr.device).train()
+    g = tr.wrap(gen)        # both phases train the same network
     opt = torch.optim.Adam(gen.parameters(), lr=tr.lr)
 
     def psnr_step(x: Tensor, y: Tensor) -> dict[str, float]:
         low = downscale(x, scale)
         with tr.autocast():
-            sr = gen(low)
+            sr = g(low)
         loss = F.mse_loss(sr.float(), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -74,21 +75,22 @@ def train_srgan(tr: Any) -> tuple[nn.Module, Any]:
     found = content_network(tr.image_shape, tr.device)
     features, content_name = found if found is not None else (None, None)
     disc = SRDiscriminator(config).to(tr.device).train()
+    d = tr.wrap(disc)       # the frozen content features are not trained, so not wrapped
     opt_g = torch.optim.Adam(gen.parameters(), lr=tr.lr / 10, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=tr.lr / 10, betas=(0.9, 0.999))
 
     def gan_step(x: Tensor, y: Tensor) -> dict[str, float]:
         low = downscale(x, scale)
         with tr.autocast():
-            sr = gen(low)
-            d_real, d_fake = disc(x).float(), disc(sr.detach().clamp(0, 1)).float()
+            sr = g(low)
+            d_real, d_fake = d(x).float(), d(sr.detach().clamp(0, 1)).float()
         d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
                   + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
         with tr.autocast():
-            g_out = disc(sr.clamp(0, 1)).float()
+            g_out = d(sr.clamp(0, 1)).float()
             content = F.mse_loss(features(sr).float(), features(x).float()) if features is not None else None
         pixel = F.mse_loss(sr.float(), x)
         adversarial = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))

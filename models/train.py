@@ -538,9 +538,6 @@ def train_classifier(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
                             {"recipe": {"stages": ["autoencoder (MSE)", "head (cross-entropy, cosine decay), encoder at lr/2"]}})
 
 
-# the kinds whose loops run their networks through `Trainer.wrap`, so torchrun can run them
-DISTRIBUTED_KINDS = ("vae", "cvae", "gan", "dcgan", "cgan", "ddpm", "classifier")
-
 TRAINERS = {"vae": train_vae, "cvae": train_vae, "gan": train_gan, "dcgan": train_gan, "cgan": train_gan,
             "ddpm": train_ddpm, "classifier": train_classifier, "srgan": train_srgan,
             "lapgan": train_lapgan, "cyclegan": train_cyclegan}
@@ -552,8 +549,6 @@ def train(options: TrainOptions, data: ImageDataset, out: str | Path,
     JSON, without the format, dtype and digest that saving adds)."""
     trainer = Trainer(options, data, progress)
     processes = trainer.processes
-    if processes.distributed and options.kind not in DISTRIBUTED_KINDS:
-        raise ValueError(f"train {options.kind} does not run under torchrun yet: run it as one process")
     trainer.state_path = state_path_for(out)
     net, meta = TRAINERS[options.kind](trainer)
     assert meta.architecture in ARCHITECTURES
