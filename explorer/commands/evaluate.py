@@ -84,7 +84,8 @@ def write_metrics(path: Path, report: dict[str, Any], summary: dict[str, Any] | 
         metrics.update(summary if summary is not None else metadata_summary(report))
         metrics["evaluated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         meta["metrics"] = metrics
-        save_checkpoint(path, fresh.net, meta, half=meta.get("dtype") == "float16")
+        kept_d = fresh.discriminator.net if fresh.discriminator is not None else None
+        save_checkpoint(path, fresh.net, meta, half=meta.get("dtype") == "float16", discriminator=kept_d)
     except CheckpointError as e:
         raise CommandError(f"cannot store the figures: {e}") from None
 

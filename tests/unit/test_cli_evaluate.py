@@ -102,6 +102,28 @@ def test_evaluate_write_stores_the_figures_in_the_checkpoint(capsys, tiny_models
     assert before.keys() == after.keys() and all((before[k] == after[k]).all() for k in before)
 
 
+def test_evaluate_write_keeps_a_gans_discriminator(capsys, tiny_models, idx_data, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+    from models.generative import build_discriminator
+
+    meta = read_metadata(tiny_models["dcgan"])
+    for key in ("digest", "dtype", "format"):
+        meta.pop(key, None)
+    torch.manual_seed(1)
+    path = tmp_path / "dcgan.safetensors"
+    save_checkpoint(path, load_checkpoint(tiny_models["dcgan"]).net, meta,
+                    discriminator=build_discriminator("dcgan", dict(meta["config"])))
+    before = load_file(str(path))
+    assert any(k.startswith("discriminator.") for k in before)
+    _evaluate_json(capsys, {**tiny_models, "dcgan": path}, idx_data, "dcgan", "--samples", "10", "--write")
+    after = load_file(str(path))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert load_checkpoint(path).discriminator is not None and read_metadata(path)["metrics"]["samples"] == 10
+
+
 def test_compare_gives_the_same_finite_table_for_the_same_seed(capsys, tiny_models, idx_data):
     args = ("compare", tiny_models["vae"], tiny_models["cgan"], "--classifier", tiny_models["classifier"],
             "--data", idx_data, "--device", "cpu", "--samples", "8", "--seed", "1", "--batch-size", "16", "--json")
