@@ -66,7 +66,7 @@ def to_unit(x: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class Prior:
-    """Latents from N(0, I) decode to samples of the data."""
+    """Latents from the prior (`sample_latent`: N(0, I), or a VAE's fitted mixture) decode to samples of the data."""
 
 
 @dataclass(frozen=True)

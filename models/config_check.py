@@ -16,12 +16,17 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from models.errors import CheckpointError, one_line
+from models.latent_prior import MAX_COMPONENTS
 from models.limits import MAX_CLASSES, MAX_CONFIG_INT, MAX_CONFIG_LIST
 from models.metadata import image_shape_of
 
 _MAX_LISTED = 5
 # Outer key prefixes DataParallel ("module.") and torch.compile ("_orig_mod.") add.
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+# the config integers that may be 0 (none), with their upper limits; every other one is a size
+COUNTS_FROM_ZERO = {"num_classes": MAX_CLASSES, "prior_components": MAX_COMPONENTS}
 
 
 def check_config(config: Mapping[str, Any], where: str) -> None:
@@ -31,9 +36,10 @@ def check_config(config: Mapping[str, Any], where: str) -> None:
         what = f"{where}: config {key}"
         if key == "image_shape":
             image_shape_of(value, what)
-        elif key == "num_classes":
-            if not _is_int(value) or not 0 <= value <= MAX_CLASSES:
-                raise CheckpointError(f"{what}={_show(value)} should be a whole number from 0 to {MAX_CLASSES}")
+        elif key in COUNTS_FROM_ZERO:
+            top = COUNTS_FROM_ZERO[key]
+            if not _is_int(value) or not 0 <= value <= top:
+                raise CheckpointError(f"{what}={_show(value)} should be a whole number from 0 to {top}")
         elif isinstance(value, list):
             if len(value) > MAX_CONFIG_LIST:
                 raise CheckpointError(f"{what} lists {len(value)} values, more than the {MAX_CONFIG_LIST} "
@@ -48,7 +54,7 @@ def _check_number(value: Any, what: str) -> None:
     if isinstance(value, bool):
         return
     if isinstance(value, int):
-        # every integer of a network config other than num_classes is a width, a depth or a size
+        # every integer of a network config but COUNTS_FROM_ZERO is a width, a depth or a size
         if value < 1:
             raise CheckpointError(f"{what}={_show(value)} should be at least 1: fix the config")
         if value > MAX_CONFIG_INT:

