@@ -34,6 +34,7 @@ SECTIONS: list[str] = [
     "explorer.bench.upscale:upscale_forward",
     "explorer.bench.translate:translate_forward",
     "explorer.bench.pyramid:lapgan_forward",
+    "explorer.bench.decode:decode_budgets",
 ]
 
 
