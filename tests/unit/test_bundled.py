@@ -61,6 +61,8 @@ def test_bundled_metadata_records_the_recipe_and_the_measured_figures(name):
                for curve in training["loss_curve"].values())
     names = COLOUR_GROUPS if recipe.data == "emoji" else FASHION_MNIST_CLASSES
     assert meta["class_names"] == list(names)
+    if training["recipe"].get("discriminator") == "kept in the file":    # and no step since dropped it
+        assert load_checkpoint(BUNDLED_FILES[name]).discriminator is not None
     metrics = meta["metrics"]
     if recipe.kind == "classifier":
         assert metrics["test_accuracy"] > 0.85
