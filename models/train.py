@@ -336,10 +336,15 @@ def fit_latent_prior(net: VAE, images: Tensor, labels: Tensor | None, seed: int,
         y = None if labels is None else labels[start:start + batch_size].to(device)
         mu, logvar = (s.float().cpu() for s in net.encode(x, y))
         draws.append(mu + torch.exp(0.5 * logvar.clamp(-30.0, 20.0)) * torch.randn(mu.shape, generator=noise))
-    weights, centres, scale_tril = fit_mixture(torch.cat(draws).numpy(), net.config.prior_components, seed)
-    net.prior_weights.copy_(weights)
-    net.prior_means.copy_(centres)
-    net.prior_scale_tril.copy_(scale_tril)
+    draws = torch.cat(draws)
+    # a training set too small for every component fits as many as it can hold, two images
+    # each; the others keep weight 0 (with none fitted the mixture stays N(0, I))
+    k = min(net.config.prior_components, len(draws) // 2)
+    if k >= 1:
+        weights, centres, scale_tril = fit_mixture(draws.numpy(), k, seed)
+        net.prior_weights.zero_()[:k] = weights
+        net.prior_means[:k] = centres
+        net.prior_scale_tril[:k] = scale_tril
     net.train(was_training)
 
 

@@ -76,6 +76,16 @@ def test_a_vae_trained_with_a_prior_samples_from_its_mixture(vae_with_prior):
     assert "Gaussian mixture" in read_metadata(vae_with_prior)["training"]["recipe"]["prior"]
 
 
+def test_a_training_set_too_small_for_every_component_fits_what_it_can(tmp_path):
+    data = load_dataset(synthetic_idx(tmp_path / "idx", n=8), split="train")
+    out = tmp_path / "vae.safetensors"
+    train(TrainOptions(kind="vae", epochs=1, batch_size=8, latent_dim=3, seed=2, device="cpu",
+                       arch={**SMALL_ARCH["vae"], "prior_components": 30}), data, out)
+    weights = load_checkpoint(out).net.prior_weights
+    assert (weights[:4] > 0).all() and (weights[4:] == 0).all()        # 8 images hold 4 components
+    assert weights.sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
 @pytest.mark.parametrize("components", [MAX_COMPONENTS + 1, -1])
 def test_a_file_asking_for_too_many_components_is_refused_before_anything_is_built(vae_with_prior, tmp_path,
                                                                                   components):
