@@ -9,8 +9,13 @@ import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from explorer.context import AppContext
 
 SCREENSHOT_TIMEOUT_S = 60.0
 SCREENSHOT_SIZE = (1280, 800)
@@ -85,18 +90,34 @@ def _run_app(args: argparse.Namespace) -> int:
     context = AppContext(device=args.device)
     try:
         code = _run_window(app, context, args)
-    finally:
-        # Whatever happened, stop the worker: a QThread destroyed while it runs aborts the process
-        # (exit 134) and hides the message of what went wrong.
-        context.bookmarks.flush(BOOKMARKS_FLUSH_S)
-        context.shutdown()
+    except BaseException:
+        # A start-up error: its traceback must reach the user even when the worker, still
+        # loading the first model, cannot be stopped in time
+        _stop(context)
+        if context.stuck:
+            traceback.print_exc()
+            _leave(1)
+        raise
+    _stop(context)
     if context.stuck:
-        # The worker is inside one long call of a model (stop() waited about a second): nothing of
-        # it is wanted any more, and waiting would keep the closed window's process alive.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        _leave(code)
     return code
+
+
+def _stop(context: AppContext) -> None:
+    """Whatever happened, stop the worker: a QThread destroyed while it runs aborts the process
+    (exit 134) and hides the message of what went wrong."""
+    context.bookmarks.flush(BOOKMARKS_FLUSH_S)
+    context.shutdown()
+
+
+def _leave(code: int) -> None:
+    """Ends the process at once. The worker is inside one long call of a model (stop() waited about
+    a second): nothing of it is wanted any more, and waiting would keep the closed window's
+    process alive, or abort it when the thread object is destroyed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _run_window(app, context, args: argparse.Namespace) -> int:

@@ -101,15 +101,23 @@ def test_a_model_that_is_a_symlink_loop_is_a_message_and_a_nonzero_exit(qtbot, t
     assert out.is_file()                         # the window, with the message, is still pictured
 
 
-def test_a_window_that_cannot_be_built_stops_the_worker_before_the_error(tmp_path):
-    """Any start-up error is a traceback and exit 1, not an abort (134) with the thread running."""
+@pytest.mark.parametrize("load_s", [0, 5], ids=["quick-load", "worker-still-loading"])
+def test_a_window_that_cannot_be_built_stops_the_worker_before_the_error(tmp_path, load_s):
+    """Any start-up error is a traceback and exit 1, not an abort (134) with the thread running,
+    also when the worker is still loading the first model and cannot stop in time."""
     script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent("""
-        import sys
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        import models.checkpoint
         import explorer.views.main_window as main_window
         def broken(self, context):
             raise ValueError("a view could not be built")
         main_window.MainWindow.__init__ = broken
+        opened = models.checkpoint.open_model
+        def slow_open(*args, **kwargs):
+            time.sleep({load_s})
+            return opened(*args, **kwargs)
+        models.checkpoint.open_model = slow_open
         from explorer.cli import main
         sys.exit(main(sys.argv[1:]))
     """))
